@@ -1,0 +1,39 @@
+"""The Reader protocol every input format implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from hostmap.model import Observation, ReadIssue
+
+__all__ = ["Reader", "ReadItem"]
+
+ReadItem = Observation | ReadIssue
+
+
+class Reader(Protocol):
+    """One input format.  A module in `hostmap.ingest` ends with `reader = ...Reader()`."""
+
+    format: str
+    """The name users see and type, e.g. "har"."""
+    description: str
+    """One line for `hostmap formats`: what produces such files."""
+    suffixes: tuple[str, ...]
+    """File-name endings that hint at the format; a hint, never the sole test."""
+    signature: str
+    """One line for `hostmap formats`: the content the sniffer recognises."""
+
+    def sniff(self, head: bytes, path: Path) -> float:
+        """Score the first bytes of a file: 1.0 certain, 0.5 plausible, <= 0 not mine."""
+        ...
+
+    def read(self, path: Path) -> Iterator[ReadItem]:
+        """Yield observations and per-record issues, streaming.
+
+        A record that cannot be read becomes a `ReadIssue` (with the record's
+        locator) and reading goes on.  A file that is unusable as a whole
+        raises `hostmap.errors.InputError`; the caller records it.
+        """
+        ...

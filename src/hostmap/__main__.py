@@ -1,0 +1,3 @@
+from hostmap.cli import main
+
+main()

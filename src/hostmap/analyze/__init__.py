@@ -1,0 +1,77 @@
+"""The questions hostmap answers, each one module; `run_analyses` asks them all.
+
+The result is the report: a dict whose keys are documented in the README
+(schema "hostmap/report/1").  Values are plain data (str, int, lists, dicts,
+datetimes) so every renderer can walk it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hostmap.analyze.endpoints import find_endpoints
+from hostmap.analyze.families import find_families
+from hostmap.analyze.findings import state_findings
+from hostmap.analyze.migrations import find_migrations
+from hostmap.analyze.operators import find_operators
+from hostmap.analyze.referenced import find_referenced
+from hostmap.analyze.resolve import default_moment, resolve_hosts
+from hostmap.analyze.shared import find_shared
+from hostmap.enrich.gazetteer import Gazetteer
+from hostmap.hostnames import is_address
+from hostmap.store import Store
+
+__all__ = ["SCHEMA", "host_names", "run_analyses"]
+
+SCHEMA = "hostmap/report/1"
+
+
+def host_names(store: Store) -> list[str]:
+    """Every host name the inputs mention: contacted, SNI, referenced, or named in DNS."""
+    rows = store.query("""
+        SELECT host AS name FROM http
+        UNION SELECT sni FROM http WHERE sni IS NOT NULL
+        UNION SELECT host FROM reference
+        UNION SELECT name FROM resolution WHERE rtype IN ('A', 'AAAA', 'CNAME')
+        UNION SELECT value FROM resolution WHERE rtype = 'CNAME'
+    """)
+    names = {r["name"] for r in rows if r["name"]}
+    return sorted(n for n in names if not is_address(n) and not n.endswith(".arpa"))
+
+
+def run_analyses(store: Store, *, at: datetime | None = None,
+                 gazetteer: Gazetteer | None = None) -> dict[str, Any]:
+    """Every analysis over the store, at moment `at` (default: the capture time)."""
+    moment = at if at is not None else default_moment(store)
+    endpoints = find_endpoints(store)
+    referenced = find_referenced(store)
+    hosts = resolve_hosts(store, host_names(store), moment)
+    shared = find_shared(hosts)
+    addresses_of = {h["name"]: sorted(set(h["addresses"]) | {c["address"] for c in h["connected"]})
+                    for h in hosts}
+    families = find_families(list(addresses_of), addresses_of, gazetteer)
+    migrations = find_migrations(store)
+    all_addresses = sorted({a for addrs in addresses_of.values() for a in addrs}
+                           | {m["from_address"] for m in migrations}
+                           | {m["to_address"] for m in migrations})
+    operators = find_operators(store, all_addresses)
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "at": moment,
+        "inputs": store.query("""
+            SELECT path, format, sha256, records, errors, warnings FROM inputs ORDER BY input_id
+        """),
+        "issues": store.query("""
+            SELECT file, format, locator, severity, message FROM issue ORDER BY input_id, file
+        """),
+        "endpoints": endpoints,
+        "referenced": referenced,
+        "hosts": hosts,
+        "shared": shared,
+        "families": families,
+        "migrations": migrations,
+        "operators": operators,
+    }
+    report["findings"] = state_findings(report)
+    return report

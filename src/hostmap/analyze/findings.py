@@ -1,0 +1,117 @@
+"""Findings: the report's conclusions in plain sentences, each with the records it rests on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = ["format_time", "state_findings"]
+
+
+def format_time(value: datetime | None) -> str:
+    """'2022-06-14 01:02 UTC' (minutes are enough to find a record again)."""
+    return "unknown time" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _finding(kind: str, text: str, evidence: list[dict[str, str]]) -> dict[str, Any]:
+    return {"kind": kind, "text": text, "evidence": evidence}
+
+
+def _operator_text(op: dict[str, Any]) -> str:
+    parts = []
+    if op.get("asn"):
+        parts.append(f"AS{op['asn']}")
+    if op.get("operator"):
+        parts.append(op["operator"])
+    place = ", ".join(p for p in (op.get("city"), op.get("region"), op.get("country")) if p)
+    return " ".join(parts) + (f" ({place})" if place else "")
+
+
+def _names(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Sentences for endpoints, resolutions, operators, shared addresses, families, migrations."""
+    findings: list[dict[str, Any]] = []
+    at = format_time(report["at"])
+    hosts = {h["name"]: h for h in report["hosts"]}
+    operators = {o["address"]: o for o in report["operators"]}
+
+    contacted: list[str] = []
+    for ep in report["endpoints"]:
+        port_note = ", a non-standard port" if ep["non_standard_port"] else ""
+        servers = (f"; server address {', '.join(ep['server_addresses'])}"
+                   if ep["server_addresses"] else "")
+        findings.append(_finding("endpoint", (
+            f"The app contacted {ep['scheme']}://{ep['host']}:{ep['port']}{port_note}: "
+            f"{ep['requests']} request(s) from {format_time(ep['first_seen'])} "
+            f"to {format_time(ep['last_seen'])}{servers}."), ep["evidence"]))
+        if ep["host"] not in contacted:
+            contacted.append(ep["host"])
+
+    for name in contacted:
+        host = hosts.get(name)
+        if host is None or not host["addresses"]:
+            continue
+        cnames = [s["value"] for s in host["chain"] if s["rtype"] == "CNAME"]
+        via = f" via CNAME {' -> '.join(cnames)}" if cnames else ""
+        sources = sorted({src for s in host["chain"] for src in s["sources"]})
+        evidence = [e for s in host["chain"] for e in s["evidence"]]
+        findings.append(_finding("resolution", (
+            f"{name} resolves to {', '.join(host['addresses'])}{via} at {at} "
+            f"(from {', '.join(sources)})."), evidence))
+
+    for group in report["shared"]:
+        if group["kind"] != "address":
+            continue
+        names = [m["host"] for m in group["hosts"]]
+        involved = [n for n in names if n in contacted]
+        note = f", including the contacted {_names(involved)}" if involved else ""
+        findings.append(_finding("shared", (
+            f"{group['host_count']} hosts share the address {group['target']} at {at}{note}: "
+            f"{_names(names)}."), [e for m in group["hosts"] for e in m["evidence"][:2]]))
+
+    mentioned = {g["target"] for g in report["shared"] if g["kind"] == "address"}
+    mentioned |= {a for n in contacted if n in hosts for a in hosts[n]["addresses"]}
+    mentioned |= {m[k] for m in report["migrations"] for k in ("from_address", "to_address")}
+    for address in sorted(mentioned):
+        op = operators.get(address)
+        if op is not None:
+            findings.append(_finding("operator", (
+                f"{address} is announced by {_operator_text(op)}, "
+                f"range {op['range_start']}-{op['range_end']}."), op["evidence"]))
+
+    for family in report["families"]:
+        if not family["shared_addresses"]:
+            continue
+        top = family["shared_addresses"][0]
+        places = [f"{m['token']} = {m['place']['label']}" for m in family["members"]
+                  if m["place"] is not None]
+        unresolved = [f"{m['token']} ({m['place_status']})" for m in family["members"]
+                      if m["place"] is None]
+        text = (f"{top['members']} of the {family['size']} hosts of the family "
+                f"{family['pattern']} share {top['address']}")
+        if places:
+            text += f"; their varying token names a place: {'; '.join(places)}"
+        if unresolved:
+            text += f"; not placed: {', '.join(unresolved)}"
+        evidence = [e for m in family["members"] for e in
+                    (hosts[m["host"]]["chain"][0]["evidence"][:1]
+                     if hosts.get(m["host"]) and hosts[m["host"]]["chain"] else [])]
+        findings.append(_finding("family", text + ".", evidence))
+
+    for move in report["migrations"]:
+        findings.append(_finding("migration", (
+            f"{move['name']} moved from {move['from_address']} to {move['to_address']} "
+            f"on {move['date']} ({move['from_address']} last seen "
+            f"{format_time(move['from_seen'][1])}, {move['to_address']} first seen "
+            f"{format_time(move['to_seen'][0])})."), move["evidence"]))
+
+    for ref in report["referenced"]:
+        findings.append(_finding("referenced", (
+            f"{ref['host']} is referenced ({', '.join(ref['kinds'])}) by "
+            f"{', '.join(ref['referenced_by'])} but never contacted in the captures."),
+            ref["evidence"]))
+    return findings

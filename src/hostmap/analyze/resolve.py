@@ -1,0 +1,129 @@
+"""Resolution at a moment: what each host name pointed to at time T, CNAME chains followed.
+
+A record "holds at T" when its seen-interval contains T.  Sources without an
+interval that contains T still answer, ranked by how far their interval (or
+snapshot time, for a dig run) lies from T; undated records (zone files,
+undated reverse-IP listings) answer only when nothing dated does.  For each
+name the values of the nearest records win, and every record of the same
+value within `CORROBORATION` of that distance is cited as further evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from hostmap.analyze._evidence import evidence_of
+from hostmap.store import Store
+
+__all__ = ["CORROBORATION", "MAX_CHAIN", "default_moment", "resolve_hosts"]
+
+CORROBORATION = timedelta(days=2)
+MAX_CHAIN = 10
+"""CNAME chains longer than this are cut (and loops stop at once)."""
+
+_UNDATED = 10.0**12  # seconds: farther than any dated record
+
+
+def default_moment(store: Store) -> datetime | None:
+    """The capture time (last HTTP exchange), else the latest time any DNS record was seen."""
+    row = store.query("SELECT max(time) AS t FROM http")[0]
+    if row["t"] is not None:
+        return row["t"]  # type: ignore[no-any-return]
+    row = store.query(
+        "SELECT max(greatest(coalesce(last_seen, first_seen), first_seen)) AS t FROM resolution")[0]
+    return row["t"]  # type: ignore[no-any-return]
+
+
+def _nearest_records(store: Store, at: datetime | None) -> dict[str, list[dict[str, Any]]]:
+    """For every name, its A/AAAA/CNAME records with `distance` from `at` (seconds)."""
+    rows = store.query(
+        """
+        WITH r AS (
+            SELECT name, rtype, value, source, file, format, locator, first_seen, last_seen,
+                   CASE
+                     WHEN first_seen IS NULL AND last_seen IS NULL THEN $undated
+                     WHEN $at IS NULL THEN 0
+                     WHEN coalesce(first_seen <= $at, TRUE) AND coalesce(last_seen >= $at, TRUE)
+                       THEN 0
+                     WHEN first_seen > $at THEN epoch(first_seen) - epoch($at::TIMESTAMPTZ)
+                     ELSE epoch($at::TIMESTAMPTZ) - epoch(coalesce(last_seen, first_seen))
+                   END AS distance
+            FROM resolution
+            WHERE rtype IN ('A', 'AAAA', 'CNAME')
+        )
+        SELECT *, min(distance) OVER (PARTITION BY name) AS best FROM r
+        QUALIFY distance <= best + $window
+        ORDER BY name, rtype, value, file, locator
+        """,
+        {"at": at, "undated": _UNDATED, "window": CORROBORATION.total_seconds()},
+    )
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_name.setdefault(row["name"], []).append(row)
+    return by_name
+
+
+def _step(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values a name had at the moment, each with all records that support it."""
+    best = min(r["distance"] for r in records)
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in records:
+        key = (r["rtype"], r["value"])
+        if r["distance"] == best and key not in values:
+            values[key] = {"rtype": r["rtype"], "value": r["value"], "sources": [],
+                           "holds_at_moment": best == 0, "evidence": []}
+    for r in records:
+        entry = values.get((r["rtype"], r["value"]))
+        if entry is not None:
+            if r["source"] not in entry["sources"]:
+                entry["sources"].append(r["source"])
+            entry["evidence"].append(evidence_of(r))
+    return list(values.values())
+
+
+def resolve_hosts(store: Store, names: list[str], at: datetime | None) -> list[dict[str, Any]]:
+    """For each name: the chain of steps (CNAME, A, AAAA) at `at` and the final addresses.
+
+    Also lists the addresses the captures show the client connected to for
+    that host (`connected`), which may differ from DNS (pinned addresses,
+    HTTPDNS in mobile apps).
+    """
+    records = _nearest_records(store, at)
+    connected: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for row in store.query("""
+        SELECT host, server_address, file, format, locator FROM http
+        WHERE server_address IS NOT NULL ORDER BY host, server_address, time, file, locator
+    """):
+        connected.setdefault(row["host"], {}).setdefault(row["server_address"], []).append(
+            evidence_of(row))
+    hosts = []
+    for name in names:
+        chain: list[dict[str, Any]] = []
+        addresses: list[str] = []
+        seen = {name}
+        frontier = [name]
+        depth = 0
+        while frontier and depth < MAX_CHAIN:
+            depth += 1
+            next_frontier = []
+            for current in frontier:
+                for step in _step(records[current]) if current in records else []:
+                    chain.append({"name": current, **step})
+                    if step["rtype"] == "CNAME":
+                        if step["value"] not in seen:
+                            seen.add(step["value"])
+                            next_frontier.append(step["value"])
+                    elif step["value"] not in addresses:
+                        addresses.append(step["value"])
+            frontier = next_frontier
+        conn = connected.get(name, {})
+        hosts.append({
+            "name": name,
+            "at": at,
+            "chain": chain,
+            "addresses": sorted(addresses),
+            "connected": [{"address": a, "evidence": ev[:20], "evidence_total": len(ev)}
+                          for a, ev in sorted(conn.items())],
+        })
+    return hosts

@@ -1,0 +1,219 @@
+"""The command line: options in, library calls, report out, one line per problem, exit codes.
+
+Exit codes (also in --help and the README):
+  0  every input was read completely
+  1  the report was written, but some input (or record) was skipped
+  2  usage error, or nothing readable in the inputs
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from hostmap import __version__
+from hostmap.analyze import run_analyses
+from hostmap.errors import HostmapError, UsageError
+from hostmap.ingest import READERS
+from hostmap.model import ReadIssue, Severity
+from hostmap.pipeline import load_paths
+from hostmap.render import json_doc, text
+from hostmap.store import Store
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  every input was read completely
+  1  report written, but some input or record was skipped (see stderr)
+  2  usage error, or nothing readable in the inputs"""
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+08:00]") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """Write to a temporary file beside `path`, then rename: no half-written report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="hostmap")
+def main() -> None:
+    """Map an app's endpoints to backend hosts, shared fronts, operators and migrations.
+
+    hostmap reads recorded data only (traffic captures and DNS records) and
+    never touches the network. Every finding cites the file and record it
+    rests on.
+
+    \b
+    Start with:
+      hostmap analyze captures/henan-2022       a readable report
+      hostmap analyze captures/henan-2022 --json
+      hostmap formats                           what hostmap can read
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON (schema hostmap/report/1) instead of text.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to FILE (atomically) instead of standard output.")
+@click.option("--at", "at", metavar="DATE",
+              help="Resolve host names as of DATE (YYYY-MM-DD or ISO 8601; UTC unless an "
+                   "offset is given). Default: the capture time (last HTTP exchange).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
+              help="Keep the observations in this DuckDB file (default: in memory). "
+                   "Files already loaded (same content) are not read again.")
+@click.option("--format", "format_name", metavar="NAME",
+              help="Read every input as this format instead of detecting it "
+                   "(see `hostmap formats`).")
+@click.option("--strict", is_flag=True, help="Treat any skipped record as a failure (exit 2).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str | None,
+            db: Path | None, format_name: str | None, strict: bool, quiet: bool,
+            debug: bool) -> None:
+    """Read captures and DNS records, then report endpoints, shared hosts, families, moves.
+
+    PATHS are files or folders (read recursively); each file's format is
+    detected from its content. The report states findings such as: which
+    endpoints the app contacted, what they resolved to at capture time, which
+    hosts share an address, which host-name family (one host per city) sits
+    on it and which places its tokens name, who operates the address, and
+    when a host moved between addresses.
+
+    \b
+    Examples:
+      hostmap analyze captures/henan-2022
+      hostmap analyze session.har dns/ --at 2021-06-01
+      hostmap analyze captures/ --json -o report.json
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        moment = _parse_moment(at)
+        if format_name and format_name not in {r.format for r in READERS}:
+            raise UsageError(f"unknown --format {format_name!r}; see `hostmap formats`")
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        report, problems, readable = _run(paths, moment, db, format_name, quiet, err)
+        rendered = json_doc.render(report) if as_json else None
+        if output is not None:
+            _write_atomically(output, rendered if rendered is not None else text.render(report))
+        elif rendered is not None:
+            click.echo(rendered, nl=False)
+        else:
+            text.render_to(Console(highlight=False), report)
+    except (UsageError, click.BadParameter) as exc:
+        if debug:
+            raise
+        err.print(f"hostmap: error: {text.clean(exc)}")
+        sys.exit(EXIT_USAGE)
+    except HostmapError as exc:
+        if debug:
+            raise
+        err.print(f"hostmap: error: {text.clean(exc)}")
+        sys.exit(EXIT_USAGE)
+    if not readable:
+        err.print("hostmap: error: nothing readable in the inputs")
+        sys.exit(EXIT_USAGE)
+    if problems and strict:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_PARTIAL if problems else EXIT_OK)
+
+
+def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
+         format_name: str | None, quiet: bool, err: Console) -> tuple[dict[str, Any], int, int]:
+    store = Store(db)
+    problems = 0
+
+    def on_issue(issue: ReadIssue) -> None:
+        nonlocal problems
+        if issue.severity is Severity.ERROR:
+            problems += 1
+        if not quiet:
+            err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
+
+    try:
+        with _progress(quiet, err) as on_progress:
+            summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
+                                   on_issue=on_issue)
+        report = run_analyses(store, at=moment)
+    finally:
+        store.close()
+    readable = sum(1 for s in summaries if not s.skipped or s.format) or (1 if db else 0)
+    return report, problems, readable
+
+
+class _progress:
+    """A rich status line on stderr while files are read (only on a terminal)."""
+
+    def __init__(self, quiet: bool, err: Console) -> None:
+        self.enabled = not quiet and err.is_terminal
+        self.err = err
+        self.status: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        self.status = self.err.status("reading…")
+        self.status.start()
+
+        def update(path: str, records: int) -> None:
+            self.status.update(f"reading {text.clean(path)}: {records:,} records")
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="List the formats as JSON.")
+def formats(as_json: bool) -> None:
+    """List the input formats hostmap reads, with file endings and content signatures.
+
+    Formats are recognised by content; the endings are only hints.
+    """
+    rows = [{"format": r.format, "description": r.description, "suffixes": list(r.suffixes),
+             "signature": r.signature} for r in sorted(READERS, key=lambda r: r.format)]
+    if as_json:
+        click.echo(json_doc.render({"formats": rows}), nl=False)
+        return
+    from rich.table import Table
+
+    table = Table("format", "what", "endings", "recognised by")
+    for row in rows:
+        table.add_row(row["format"], row["description"], " ".join(row["suffixes"]),
+                      row["signature"])
+    Console(highlight=False).print(table)
+
+
+analyze.epilog = EXIT_CODES_HELP
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Files in, store filled: discovery, format detection, reading, loading, per-file summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hostmap.errors import InputError
+from hostmap.ingest import Reader, detect_format, discover, read_file, reader_named
+from hostmap.model import Provenance, ReadIssue, Severity
+from hostmap.store import Store, file_sha256
+
+__all__ = ["InputSummary", "load_paths"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputSummary:
+    """What reading one file gave: its format, how many records, which issues."""
+
+    path: str
+    format: str | None
+    records: int
+    issues: tuple[ReadIssue, ...]
+    skipped: bool = False
+    """True when the file was not read at all (unknown format, unreadable, already loaded)."""
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity is Severity.ERROR)
+
+
+ProgressCallback = Callable[[str, int], None]
+"""Called as (path, records read so far) while a file is read."""
+
+
+def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
+               on_progress: ProgressCallback | None = None,
+               on_issue: Callable[[ReadIssue], None] | None = None) -> list[InputSummary]:
+    """Read every file under `paths` into `store`; one summary per file, in order.
+
+    Files found inside folders that no reader recognises are listed as skipped
+    with a warning; a file named explicitly that no reader recognises is an error.
+    `format` forces one reader for every file.
+    """
+    summaries = []
+    forced = reader_named(format) if format else None
+    for path, explicit in discover(paths):
+        summary = _load_file(store, path, explicit, forced, on_progress, on_issue)
+        summaries.append(summary)
+    store.flush()
+    return summaries
+
+
+def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
+               on_progress: ProgressCallback | None,
+               on_issue: Callable[[ReadIssue], None] | None) -> InputSummary:
+    input_id = store.begin_input()
+    issues: list[ReadIssue] = []
+
+    def issue(message: str, severity: Severity, fmt: str = "") -> InputSummary:
+        problem = ReadIssue(provenance=Provenance(file=str(path), format=fmt, locator=""),
+                            message=message, severity=severity)
+        store.add(input_id, problem)
+        if on_issue:
+            on_issue(problem)
+        store.end_input(input_id, path=str(path), format=fmt or None, sha256=None, records=0,
+                        errors=int(severity is Severity.ERROR),
+                        warnings=int(severity is Severity.WARNING))
+        return InputSummary(path=str(path), format=fmt or None, records=0, issues=(problem,),
+                            skipped=True)
+
+    try:
+        reader = forced or detect_format(path)
+        sha256 = file_sha256(path)
+    except InputError as exc:
+        return issue(f"skipped: {exc}", Severity.ERROR if explicit else Severity.WARNING)
+    except OSError as exc:
+        return issue(f"cannot open: {exc.strerror or exc}", Severity.ERROR)
+    if store.has_input(sha256):
+        return InputSummary(path=str(path), format=reader.format, records=0, issues=(),
+                            skipped=True)
+    records = 0
+    for item in read_file(path, reader):
+        store.add(input_id, item)
+        if isinstance(item, ReadIssue):
+            issues.append(item)
+            if on_issue:
+                on_issue(item)
+        else:
+            records += 1
+            if on_progress and records % 1000 == 0:
+                on_progress(str(path), records)
+    errors = sum(1 for i in issues if i.severity is Severity.ERROR)
+    store.end_input(input_id, path=str(path), format=reader.format, sha256=sha256,
+                    records=records, errors=errors, warnings=len(issues) - errors)
+    return InputSummary(path=str(path), format=reader.format, records=records,
+                        issues=tuple(issues))

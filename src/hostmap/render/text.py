@@ -1,0 +1,106 @@
+"""The report for people: findings with their evidence, then the tables behind them."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hostmap.analyze.findings import format_time
+
+__all__ = ["clean", "render", "render_to"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+EVIDENCE_SHOWN = 3
+
+
+def clean(value: object) -> str:
+    """Text safe for a terminal: control characters and escapes shown, rich markup escaped."""
+    text = "" if value is None else str(value)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return escape(text)
+
+
+def _cite(evidence: list[dict[str, str]], total: int | None = None) -> str:
+    shown = [f"{e['file']}: {e['locator']}" if e["locator"] else e["file"]
+             for e in evidence[:EVIDENCE_SHOWN]]
+    more = (total if total is not None else len(evidence)) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def render_to(console: Console, report: dict[str, Any]) -> None:
+    """Print the report on a rich console."""
+    console.print(f"[bold]hostmap report[/bold] at {clean(format_time(report['at']))}")
+    inputs = Table("input", "format", "records", "errors", title="Inputs", title_justify="left")
+    for row in report["inputs"]:
+        inputs.add_row(clean(row["path"]), clean(row["format"] or "-"), str(row["records"]),
+                       str(row["errors"]))
+    console.print(inputs)
+
+    console.print("\n[bold]Findings[/bold]")
+    if not report["findings"]:
+        console.print("  (none: the inputs hold no contacted endpoints or DNS records)")
+    for i, finding in enumerate(report["findings"], 1):
+        console.print(f"{i:>3}. {clean(finding['text'])}")
+        if finding["evidence"]:
+            console.print(f"     [dim]evidence: {clean(_cite(finding['evidence']))}[/dim]")
+
+    if report["endpoints"]:
+        table = Table("endpoint", "requests", "first seen", "last seen", "server address",
+                      title="Contacted endpoints", title_justify="left")
+        for ep in report["endpoints"]:
+            table.add_row(clean(f"{ep['scheme']}://{ep['host']}:{ep['port']}"),
+                          str(ep["requests"]), format_time(ep["first_seen"]),
+                          format_time(ep["last_seen"]), clean(", ".join(ep["server_addresses"])))
+        console.print(table)
+
+    if report["shared"]:
+        table = Table("shared", "hosts", "members", title="Shared infrastructure",
+                      title_justify="left")
+        for group in report["shared"]:
+            table.add_row(clean(f"{group['kind']} {group['target']}"), str(group["host_count"]),
+                          clean(", ".join(m["host"] for m in group["hosts"])))
+        console.print(table)
+
+    for family in report["families"]:
+        table = Table("host", "token", "place", "addresses",
+                      title=f"Family {clean(family['pattern'])}", title_justify="left")
+        for m in family["members"]:
+            place = m["place"]["label"] if m["place"] else f"{m['place_status']}: {m['reason']}"
+            table.add_row(clean(m["host"]), clean(m["token"]), clean(place),
+                          clean(", ".join(m["addresses"])))
+        console.print(table)
+
+    if report["migrations"]:
+        table = Table("host", "from", "to", "date", "evidence", title="Migrations",
+                      title_justify="left")
+        for m in report["migrations"]:
+            table.add_row(clean(m["name"]), clean(m["from_address"]), clean(m["to_address"]),
+                          m["date"], clean(_cite(m["evidence"], m["evidence_total"])))
+        console.print(table)
+
+    if report["operators"]:
+        table = Table("address", "ASN", "operator", "place", title="Operators",
+                      title_justify="left")
+        for op in report["operators"]:
+            place = ", ".join(p for p in (op["city"], op["region"], op["country"]) if p)
+            table.add_row(clean(op["address"]), str(op["asn"] or "-"), clean(op["operator"]),
+                          clean(place))
+        console.print(table)
+
+    if report["issues"]:
+        console.print("\n[bold]Issues[/bold]")
+        for issue in report["issues"]:
+            where = f"{issue['file']}: {issue['locator']}" if issue["locator"] else issue["file"]
+            console.print(f"  {clean(issue['severity'])}: {clean(where)}: {clean(issue['message'])}")
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as plain text (no colours), for files and tests."""
+    buffer = io.StringIO()
+    render_to(Console(file=buffer, width=120, no_color=True, highlight=False), report)
+    return buffer.getvalue()

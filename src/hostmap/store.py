@@ -1,0 +1,222 @@
+"""The embedded store: observations in DuckDB tables, loaded in batches.
+
+Readers stream records; `Store.add` buffers them and writes each table in
+Arrow batches, so a ten-million-row input never sits in Python lists.  The
+analyses are SQL queries over these tables (documented in the README):
+
+    inputs        one row per input file: path, format, sha256, records, errors
+    http          one row per HttpExchange
+    reference     host names an exchange points at (redirect Location, URLs in bodies)
+    resolution    one row per Resolution (name, rtype, value, first/last seen, source)
+    address_info  one row per AddressInfo (address range -> ASN, operator, place)
+    certificate   one row per Certificate
+    issue         one row per ReadIssue
+
+Every observation row carries `file`, `format` and `locator`: its provenance.
+Addresses are also kept as numbers (`addr_num`, `start_num`/`end_num`,
+UHUGEINT) so range look-ups are joins, IPv4 and IPv6 alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import pyarrow as pa
+
+from hostmap.hostnames import normalize_hostname
+from hostmap.model import (
+    AddressInfo,
+    Certificate,
+    HttpExchange,
+    Observation,
+    ReadIssue,
+    RecordType,
+    Resolution,
+)
+
+__all__ = ["BATCH_ROWS", "Store", "file_sha256"]
+
+BATCH_ROWS = 50_000
+"""Rows buffered per table before a batch is written."""
+
+_PROVENANCE = [("input_id", "INTEGER"), ("file", "VARCHAR"), ("format", "VARCHAR"),
+               ("locator", "VARCHAR")]
+
+_TABLES: dict[str, list[tuple[str, str]]] = {
+    "inputs": [("input_id", "INTEGER"), ("path", "VARCHAR"), ("format", "VARCHAR"),
+               ("sha256", "VARCHAR"), ("records", "BIGINT"), ("errors", "BIGINT"),
+               ("warnings", "BIGINT")],
+    "http": _PROVENANCE + [
+        ("time", "TIMESTAMPTZ"), ("scheme", "VARCHAR"), ("host", "VARCHAR"), ("port", "INTEGER"),
+        ("method", "VARCHAR"), ("path", "VARCHAR"), ("status", "INTEGER"),
+        ("server_address", "VARCHAR"), ("sni", "VARCHAR"), ("redirect_url", "VARCHAR"),
+        ("request_headers", "VARCHAR"), ("response_headers", "VARCHAR")],
+    "reference": _PROVENANCE + [
+        ("from_host", "VARCHAR"), ("kind", "VARCHAR"), ("url", "VARCHAR"), ("scheme", "VARCHAR"),
+        ("host", "VARCHAR"), ("port", "INTEGER")],
+    "resolution": _PROVENANCE + [
+        ("name", "VARCHAR"), ("rtype", "VARCHAR"), ("value", "VARCHAR"),
+        ("addr_num", "UHUGEINT"), ("source", "VARCHAR"), ("first_seen", "TIMESTAMPTZ"),
+        ("last_seen", "TIMESTAMPTZ"), ("count", "BIGINT"), ("raw_type", "VARCHAR")],
+    "address_info": _PROVENANCE + [
+        ("range_start", "VARCHAR"), ("range_end", "VARCHAR"), ("start_num", "UHUGEINT"),
+        ("end_num", "UHUGEINT"), ("family", "INTEGER"), ("asn", "BIGINT"),
+        ("operator", "VARCHAR"), ("country", "VARCHAR"), ("region", "VARCHAR"),
+        ("city", "VARCHAR")],
+    "certificate": _PROVENANCE + [
+        ("host", "VARCHAR"), ("port", "INTEGER"), ("address", "VARCHAR"),
+        ("fingerprint_sha256", "VARCHAR"), ("subject", "VARCHAR"), ("issuer", "VARCHAR"),
+        ("sans", "VARCHAR[]"), ("not_before", "TIMESTAMPTZ"), ("not_after", "TIMESTAMPTZ"),
+        ("time", "TIMESTAMPTZ")],
+    "issue": _PROVENANCE + [("severity", "VARCHAR"), ("message", "VARCHAR")],
+}
+
+# Arrow has no unsigned 128-bit integer: numbers travel as text and are cast on insert.
+_ARROW_TYPES = {
+    "INTEGER": pa.int64(), "BIGINT": pa.int64(), "VARCHAR": pa.string(),
+    "UHUGEINT": pa.string(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _addr_num(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return str(int(ipaddress.ip_address(text)))
+    except ValueError:
+        return None
+
+
+def _headers_json(headers: Sequence[tuple[str, str]]) -> str | None:
+    return json.dumps([list(h) for h in headers], ensure_ascii=False) if headers else None
+
+
+class Store:
+    """A DuckDB database of observations (in memory unless a path is given)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.con = duckdb.connect(str(path) if path else ":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        for table, columns in _TABLES.items():
+            cols = ", ".join(f"{name} {kind}" for name, kind in columns)
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        self._buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES}
+        row = self.con.execute("SELECT coalesce(max(input_id), 0) FROM inputs").fetchone()
+        self._next_input = (row[0] if row else 0) + 1
+
+    # -- loading -------------------------------------------------------------
+
+    def has_input(self, sha256: str) -> bool:
+        """True if a file with this content is already loaded (a persistent --db)."""
+        row = self.con.execute("SELECT count(*) FROM inputs WHERE sha256 = ?", [sha256]).fetchone()
+        return bool(row and row[0])
+
+    def begin_input(self) -> int:
+        """Reserve an input id for the file about to be read."""
+        input_id = self._next_input
+        self._next_input += 1
+        return input_id
+
+    def end_input(self, input_id: int, *, path: str, format: str | None, sha256: str | None,
+                  records: int, errors: int, warnings: int) -> None:
+        """Record one input file's summary (after its records are added)."""
+        self._buffers["inputs"].append(
+            (input_id, path, format, sha256, records, errors, warnings))
+        self.flush()
+
+    def add(self, input_id: int, item: Observation | ReadIssue) -> None:
+        """Buffer one observation or issue; writes a batch when a buffer fills."""
+        p = item.provenance
+        base = (input_id, p.file, p.format, p.locator)
+        match item:
+            case HttpExchange():
+                self._put("http", base + (
+                    item.time, item.scheme, item.host, item.port, item.method, item.path,
+                    item.status, item.server_address, item.sni, item.redirect_url,
+                    _headers_json(item.request_headers), _headers_json(item.response_headers)))
+                if item.redirect_url:
+                    self._add_reference(base, item.host, "redirect", item.redirect_url)
+                for url in item.body_urls:
+                    self._add_reference(base, item.host, "body", url)
+            case Resolution():
+                num = _addr_num(item.value) if item.rtype in (RecordType.A, RecordType.AAAA) \
+                    else None
+                self._put("resolution", base + (
+                    item.name, str(item.rtype), item.value, num, str(item.source),
+                    item.first_seen, item.last_seen, item.count, item.raw_type))
+            case AddressInfo():
+                self._put("address_info", base + (
+                    item.range_start, item.range_end, _addr_num(item.range_start),
+                    _addr_num(item.range_end), ipaddress.ip_address(item.range_start).version,
+                    item.asn, item.operator, item.country, item.region, item.city))
+            case Certificate():
+                self._put("certificate", base + (
+                    item.host, item.port, item.address, item.fingerprint_sha256, item.subject,
+                    item.issuer, list(item.sans), item.not_before, item.not_after, item.time))
+            case ReadIssue():
+                self._put("issue", base + (str(item.severity), item.message))
+
+    def _add_reference(self, base: tuple[Any, ...], from_host: str, kind: str, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            host = normalize_hostname(parts.hostname or "")
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return  # not a URL we can place; the exchange itself is kept
+        if host:
+            self._put("reference", base + (from_host, kind, url, parts.scheme, host, port))
+
+    def _put(self, table: str, row: tuple[Any, ...]) -> None:
+        buffer = self._buffers[table]
+        buffer.append(row)
+        if len(buffer) >= BATCH_ROWS:
+            self._flush_table(table)
+
+    def flush(self) -> None:
+        """Write every buffered row."""
+        for table in _TABLES:
+            self._flush_table(table)
+
+    def _flush_table(self, table: str) -> None:
+        rows = self._buffers[table]
+        if not rows:
+            return
+        columns = _TABLES[table]
+        arrays = [pa.array([row[i] for row in rows], type=_ARROW_TYPES[kind])
+                  for i, (_, kind) in enumerate(columns)]
+        batch = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])  # noqa: F841
+        select = ", ".join(f"{name}::UHUGEINT" if kind == "UHUGEINT" else name
+                           for name, kind in columns)
+        self.con.execute(f"INSERT INTO {table} SELECT {select} FROM batch")
+        rows.clear()
+
+    # -- querying --------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Run SQL and return rows as dicts (column name -> value)."""
+        self.flush()
+        cursor = self.con.execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        self.flush()
+        self.con.close()

@@ -1,0 +1,1 @@
+"""Offline enrichment: facts from data files shipped with hostmap (places, networks)."""

@@ -9,12 +9,13 @@ __all__ = ["format_time", "state_findings"]
 
 
 def format_time(value: datetime | None) -> str:
-    """'2022-06-14 01:02 UTC' (minutes are enough to find a record again)."""
-    return "unknown time" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    """'2022-06-14 01:02:03 UTC'."""
+    return "unknown time" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _finding(kind: str, text: str, evidence: list[dict[str, str]]) -> dict[str, Any]:
-    return {"kind": kind, "text": text, "evidence": evidence}
+    unique = list({(e["file"], e["locator"]): e for e in evidence}.values())
+    return {"kind": kind, "text": text, "evidence": unique}
 
 
 def _operator_text(op: dict[str, Any]) -> str:
@@ -84,7 +85,8 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
                 f"range {op['range_start']}-{op['range_end']}."), op["evidence"]))
 
     for family in report["families"]:
-        if not family["shared_addresses"]:
+        # A family whose tokens name no place adds nothing to the shared-address finding.
+        if not family["shared_addresses"] or not family["places_matched"]:
             continue
         top = family["shared_addresses"][0]
         places = [f"{m['token']} = {m['place']['label']}" for m in family["members"]
@@ -109,9 +111,11 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{format_time(move['from_seen'][1])}, {move['to_address']} first seen "
             f"{format_time(move['to_seen'][0])})."), move["evidence"]))
 
-    for ref in report["referenced"]:
+    if report["referenced"]:
+        names = [r["host"] for r in report["referenced"]]
+        sources = sorted({s for r in report["referenced"] for s in r["referenced_by"]})
         findings.append(_finding("referenced", (
-            f"{ref['host']} is referenced ({', '.join(ref['kinds'])}) by "
-            f"{', '.join(ref['referenced_by'])} but never contacted in the captures."),
-            ref["evidence"]))
+            f"{len(names)} host(s) are referenced by {', '.join(sources)} (redirects or "
+            f"response bodies) but never contacted in the captures: {_names(names, 10)}."),
+            [e for r in report["referenced"] for e in r["evidence"][:1]]))
     return findings

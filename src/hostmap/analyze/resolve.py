@@ -16,8 +16,9 @@ from typing import Any
 from hostmap.analyze._evidence import evidence_of
 from hostmap.store import Store
 
-__all__ = ["CORROBORATION", "MAX_CHAIN", "default_moment", "resolve_hosts"]
+__all__ = ["CORROBORATION", "MAX_CHAIN", "SAME_MOMENT", "default_moment", "resolve_hosts"]
 
+SAME_MOMENT = timedelta(days=1)
 CORROBORATION = timedelta(days=2)
 MAX_CHAIN = 10
 """CNAME chains longer than this are cut (and loops stop at once)."""
@@ -48,15 +49,20 @@ def _nearest_records(store: Store, at: datetime | None) -> dict[str, list[dict[s
                        THEN 0
                      WHEN first_seen > $at THEN epoch(first_seen) - epoch($at::TIMESTAMPTZ)
                      ELSE epoch($at::TIMESTAMPTZ) - epoch(coalesce(last_seen, first_seen))
-                   END AS distance
+                   END AS exact_distance
             FROM resolution
             WHERE rtype IN ('A', 'AAAA', 'CNAME')
+        ), ranked AS (
+            SELECT *, CASE WHEN exact_distance <= $same THEN 0 ELSE exact_distance END
+                      AS distance
+            FROM r
         )
-        SELECT *, min(distance) OVER (PARTITION BY name) AS best FROM r
+        SELECT *, min(distance) OVER (PARTITION BY name) AS best FROM ranked
         QUALIFY distance <= best + $window
         ORDER BY name, rtype, value, file, locator
         """,
-        {"at": at, "undated": _UNDATED, "window": CORROBORATION.total_seconds()},
+        {"at": at, "undated": _UNDATED, "window": CORROBORATION.total_seconds(),
+         "same": SAME_MOMENT.total_seconds()},
     )
     by_name: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

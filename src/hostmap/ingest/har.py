@@ -1,0 +1,318 @@
+"""HAR (HTTP Archive) 1.1/1.2 reader.
+
+Browsers' developer tools (Chrome, Firefox, Safari, IE 11), Firebug, proxies
+(Fiddler, Charles, Burp) and Polly.JS recordings export HAR: one JSON object
+whose `log.entries` array holds one request/response pair per entry.  The
+spec is W3C's draft "HTTP Archive (HAR) format" (HAR 1.2).
+
+Entries are streamed with `ijson`, never loaded whole, and numbered from 0 in
+file order: the observation from the first entry has the locator "entry 0".
+
+What each entry gives:
+
+- an `HttpExchange`: host, port, scheme and path come from `request.url`
+  (ports default to 80/443), the server address from `serverIPAddress`, the
+  time from `startedDateTime`, and absolute URLs found in text-like response
+  bodies.
+- a `ReadIssue` instead when the entry is unusable (no `request.url`, a port out
+  of range, ...); reading goes on with the next entry.
+- a WARNING `ReadIssue` next to the exchange when a field is odd but the entry
+  is still usable (a `serverIPAddress` that is not an address, a bad date).
+
+No `Certificate` is produced: Chrome's `_securityDetails` carries subject,
+issuer and SANs but not the certificate itself, so there is no fingerprint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import SplitResult, urljoin, urlsplit
+
+import ijson  # type: ignore[import-untyped]
+
+from hostmap.errors import MalformedInput, TruncatedInput
+from hostmap.ingest._reader import ReadItem
+from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
+
+__all__ = ["HarReader", "MAX_BODY_CHARS", "find_urls", "is_text_media_type", "reader"]
+
+MAX_BODY_CHARS = 2_000_000
+"""How much of a response body is scanned for URLs; the rest is ignored."""
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+_NON_NETWORK_SCHEMES = frozenset({"data", "blob", "about", "javascript"})
+"""Schemes Chrome and Firefox list in HAR although no request left the browser."""
+
+_TEXT_MEDIA_HINTS = ("json", "html", "javascript", "ecmascript", "xml", "text/")
+
+_URL = re.compile(
+    r"""https?://(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?::\d{1,5})?"""
+    r"""(?:[/?#][^\s"'<>\\`{}|^\ud800-\udfff\ufffd]*)?""",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCTUATION = ".,;:!?)]"
+_CONCATENATED = re.compile(r"""['"]\s*\+""")
+
+_HEAD_HAR = re.compile(rb'\A\s*\{\s*"log"\s*:\s*\{')
+_HEAD_KEYS = re.compile(rb'"(?:entries|version|creator|pages|browser)"\s*:')
+
+
+def find_urls(text: str) -> tuple[str, ...]:
+    """Absolute http(s) URLs in `text`, in order of first appearance, without repeats.
+
+    JSON bodies often escape slashes ("https:\\/\\/a.example\\/x"); those are
+    read as plain slashes.  Trailing sentence punctuation is not part of a URL.
+    Fragments that scripts glue together ('http://www.ugdt'+'urner.com/x',
+    'https://ssl' ... + '.google-analytics.com') are left out: a match followed
+    by a closing quote and '+', or whose host has no dot, is not a whole URL.
+    """
+    text = text.replace("\\/", "/")
+    seen: dict[str, None] = {}
+    for match in _URL.finditer(text):
+        if _CONCATENATED.match(text, match.end()):
+            continue
+        url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:  # a bracketed host that is not IPv6
+            continue
+        if "." in host or ":" in host:
+            seen.setdefault(url, None)
+    return tuple(seen)
+
+
+def is_text_media_type(media_type: str | None) -> bool:
+    """True for JSON, HTML, JavaScript, XML and text/* media types (parameters allowed)."""
+    if not media_type:
+        return False
+    media_type = media_type.lower()
+    return any(hint in media_type for hint in _TEXT_MEDIA_HINTS)
+
+
+class HarReader:
+    """Reads HAR files as browsers, proxies and Polly.JS export them."""
+
+    format = "har"
+    description = (
+        "HTTP Archive from Chrome, Firefox, Safari, IE, Firebug, Fiddler, Charles, Burp, Polly.JS"
+    )
+    suffixes = (".har",)
+    signature = 'JSON object whose first key is "log", holding "version"/"creator"/"entries"'
+
+    def sniff(self, head: bytes, path: Path) -> float:
+        head = head.removeprefix(codecs.BOM_UTF8)
+        if _HEAD_HAR.match(head):
+            return 1.0 if _HEAD_KEYS.search(head) else 0.5
+        return 0.0
+
+    def read(self, path: Path) -> Iterator[ReadItem]:
+        with open(path, "rb") as stream:
+            _skip_bom(stream)
+            count = 0
+            try:
+                for index, entry in enumerate(ijson.items(stream, "log.entries.item")):
+                    yield from _read_entry(entry, _provenance(path, index))
+                    count = index + 1
+            except ijson.JSONError as exc:
+                reason = _json_reason(exc)
+                if count == 0 and not _has_entries_array(path):
+                    if "premature EOF" in reason:
+                        raise TruncatedInput("the file ends before log.entries") from exc
+                    raise MalformedInput(f"not a HAR file: invalid JSON ({reason})") from exc
+                message = f"the JSON is broken after {count} entries: {reason}"
+                yield ReadIssue(provenance=_provenance(path, count), message=message)
+                return
+        if count == 0 and not _has_entries_array(path):
+            raise MalformedInput("not a HAR file: no log.entries array")
+
+
+def _provenance(path: Path, index: int) -> Provenance:
+    return Provenance(file=str(path), format="har", locator=f"entry {index}")
+
+
+def _skip_bom(stream: BinaryIO) -> None:
+    """Fiddler writes HAR files with a UTF-8 byte-order mark, which ijson rejects."""
+    if stream.read(3) != codecs.BOM_UTF8:
+        stream.seek(0)
+
+
+def _json_reason(exc: Exception) -> str:
+    """The first line of yajl's message (the rest draws an arrow under the bad bytes)."""
+    text = str(exc)
+    if text[:2] in ("b'", 'b"'):  # ijson's C backend passes some messages as bytes
+        text = text[2:].replace("\\n", "\n")
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def _has_entries_array(path: Path) -> bool:
+    """Whether `log.entries` opens as an array before the JSON ends or breaks."""
+    with open(path, "rb") as stream:
+        _skip_bom(stream)
+        try:
+            for prefix, event, _value in ijson.parse(stream):
+                if prefix == "log.entries" and event == "start_array":
+                    return True
+        except ijson.JSONError:
+            return False
+    return False
+
+
+def _read_entry(entry: object, provenance: Provenance) -> list[ReadItem]:
+    """The items one entry yields; the single place where an entry's errors become issues."""
+    warnings: list[str] = []
+    try:
+        exchange = _exchange(entry, provenance, warnings)
+    except MalformedInput as exc:
+        return [ReadIssue(provenance=provenance, message=str(exc))]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return [ReadIssue(provenance=provenance, message=f"{type(exc).__name__}: {exc}")]
+    items: list[ReadItem] = [
+        ReadIssue(provenance=provenance, message=text, severity=Severity.WARNING)
+        for text in warnings
+    ]
+    if exchange is not None:
+        items.insert(0, exchange)
+    return items
+
+
+def _exchange(entry: object, provenance: Provenance, warnings: list[str]) -> HttpExchange | None:
+    """Build the exchange; raise MalformedInput naming what is wrong, or None to skip quietly."""
+    entry = _mapping(entry, "entry")
+    request = _mapping(entry.get("request"), "request")
+    response = _mapping(entry.get("response", {}), "response")
+    url = request.get("url")
+    if url is None or url == "":
+        raise MalformedInput("request.url is missing")
+    if not isinstance(url, str):
+        raise MalformedInput(f"request.url is {url!r}, expected a URL string")
+    parts = urlsplit(url.strip())
+    if parts.scheme in _NON_NETWORK_SCHEMES:
+        return None
+    if not parts.hostname:
+        raise MalformedInput(f"request.url {url!r} has no host")
+    if parts.scheme not in _DEFAULT_PORTS:
+        raise MalformedInput(f"request.url {url!r} is not an http(s) or ws(s) URL")
+    request_headers = _headers(request.get("headers"), "request.headers")
+    response_headers = _headers(response.get("headers"), "response.headers")
+    return HttpExchange(
+        provenance=provenance,
+        host=parts.hostname,
+        port=_port(parts, url),
+        scheme=parts.scheme,
+        method=_text(request.get("method")),
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        status=_status(response.get("status"), warnings),
+        time=_time(entry.get("startedDateTime"), warnings),
+        server_address=_address(entry.get("serverIPAddress"), warnings),
+        request_headers=request_headers,
+        response_headers=response_headers,
+        redirect_url=_redirect(url, response.get("redirectURL"), response_headers),
+        body_urls=_body_urls(response.get("content")),
+    )
+
+
+def _mapping(value: object, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MalformedInput(f"{name} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _port(parts: SplitResult, url: str) -> int:
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise MalformedInput(f"request.url {url!r}: {exc}") from exc
+    return _DEFAULT_PORTS[parts.scheme] if port is None else port
+
+
+def _status(value: object, warnings: list[str]) -> int | None:
+    """HAR writes 0 (Chrome, Firebug) when no response arrived: that is no status."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | Decimal | str):
+        try:
+            status = int(value)
+        except (ValueError, ArithmeticError):
+            pass
+        else:
+            if status == 0:
+                return None
+            if 100 <= status <= 999:
+                return status
+    warnings.append(f"response.status is {value!r}, expected a number")
+    return None
+
+
+def _time(value: object, warnings: list[str]) -> datetime | None:
+    """ISO 8601; an offset-less time (some older exporters) is taken as UTC."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        warnings.append(f"startedDateTime {value!r} is not an ISO 8601 time")
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _address(value: object, warnings: list[str]) -> str | None:
+    """serverIPAddress: absent, "" (Chrome, no connection), bare or bracketed IPv6."""
+    if value is None or value == "":
+        return None
+    try:
+        return normalize_address(str(value))
+    except ValueError:
+        warnings.append(f"serverIPAddress {value!r} is not an IP address")
+        return None
+
+
+def _headers(value: object, name: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise MalformedInput(f"{name} is {type(value).__name__}, expected a list")
+    pairs = []
+    for header in value:
+        if isinstance(header, Mapping) and header.get("name") is not None:
+            pairs.append((str(header["name"]), str(header.get("value", ""))))
+    return tuple(pairs)
+
+
+def _redirect(url: str, redirect: object, headers: tuple[tuple[str, str], ...]) -> str | None:
+    """redirectURL, else the Location header; a relative target is resolved against the URL."""
+    target = redirect if isinstance(redirect, str) and redirect else None
+    if target is None:
+        target = next((value for name, value in headers if name.lower() == "location"), None)
+    return urljoin(url, target.strip()) if target else None
+
+
+def _body_urls(content: object) -> tuple[str, ...]:
+    if not isinstance(content, Mapping) or not is_text_media_type(content.get("mimeType")):
+        return ()
+    text = content.get("text")
+    if not isinstance(text, str) or not text:
+        return ()
+    if content.get("encoding") == "base64":
+        chunk = text[: MAX_BODY_CHARS // 3 * 4]
+        try:
+            text = base64.b64decode(chunk, validate=False).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            return ()
+    return find_urls(text[:MAX_BODY_CHARS])
+
+
+reader = HarReader()

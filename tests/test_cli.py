@@ -1,0 +1,93 @@
+"""The command line as a user meets it: exit codes, stdout, one-line stderr messages."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from hostmap.cli import main
+from hostmap.ingest import READERS
+from tests.conftest import HENAN
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_teaches_the_commands_and_exit_codes():
+    result = _run("--help")
+    assert result.exit_code == 0
+    assert "analyze" in result.output and "formats" in result.output
+    result = _run("analyze", "--help")
+    assert "Exit codes" in result.output and "--at" in result.output
+
+
+def test_formats_lists_every_reader():
+    result = _run("formats", "--json")
+    assert result.exit_code == 0
+    listed = {f["format"] for f in json.loads(result.output)["formats"]}
+    assert listed == {r.format for r in READERS}
+
+
+def test_analyze_the_henan_case_states_the_findings():
+    result = _run("analyze", str(HENAN))
+    assert result.exit_code == 0, result.output
+    assert "yshb.hnzwfw.gov.cn:7777" in result.output
+    assert "117.160.221.251" in result.output
+    assert "2021-12-29" in result.output
+    assert "evidence:" in result.output
+
+
+def test_analyze_json_has_the_documented_top_level_keys():
+    result = _run("analyze", str(HENAN), "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["schema"] == "hostmap/report/1"
+    for key in ("inputs", "endpoints", "referenced", "hosts", "shared", "families",
+                "migrations", "operators", "findings"):
+        assert key in report, key
+    assert report["at"].endswith("Z")
+
+
+def test_output_file_is_written(tmp_path):
+    out = tmp_path / "report.json"
+    result = _run("analyze", str(HENAN), "--json", "-o", str(out))
+    assert result.exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["schema"] == "hostmap/report/1"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_a_missing_path_is_a_usage_error_on_one_line(tmp_path):
+    result = _run("analyze", str(tmp_path / "nope.har"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nope.har" in lines[0]
+
+
+def test_a_bad_date_is_a_usage_error():
+    result = _run("analyze", str(HENAN), "--at", "yesterday")
+    assert result.exit_code == 2 and "yesterday" in result.stderr
+
+
+def test_a_malformed_file_is_named_and_the_others_still_report(tmp_path):
+    (tmp_path / "broken.har").write_text('{"log": {"version": "1.2", "entries": [{"request": ',
+                                         encoding="utf-8")
+    (tmp_path / "good.txt").write_text(
+        (HENAN / "reverse-ip-117.160.221.251.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    result = _run("analyze", str(tmp_path / "broken.har"),
+                  str(HENAN / "reverse-ip-117.160.221.251.txt"))
+    assert result.exit_code == 1
+    assert "broken.har" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert "117.160.221.251" in result.stdout
+    assert _run("analyze", "--strict", str(tmp_path / "broken.har"),
+                str(HENAN / "reverse-ip-117.160.221.251.txt")).exit_code == 2
+
+
+def test_nothing_readable_exits_2(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01\x02 not a capture")
+    result = _run("analyze", str(junk))
+    assert result.exit_code == 2
+    assert "junk.bin" in result.stderr

@@ -77,3 +77,10 @@ def test_default_moment_is_the_last_exchange():
     later = T0 + timedelta(hours=1)
     store = store_of(make_http_exchange(), make_http_exchange(time=later))
     assert default_moment(store) == later
+
+
+def test_a_request_to_a_bare_address_connects_the_sni_name():
+    store = store_of(make_http_exchange(host="3.33.235.18", server_address="3.33.235.18",
+                                        sni="stream.example"))
+    [host] = resolve_hosts(store, ["stream.example"], T0)
+    assert [c["address"] for c in host["connected"]] == ["3.33.235.18"]

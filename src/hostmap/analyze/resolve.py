@@ -97,9 +97,15 @@ def resolve_hosts(store: Store, names: list[str], at: datetime | None) -> list[d
     """
     records = _nearest_records(store, at)
     connected: dict[str, dict[str, list[dict[str, str]]]] = {}
+    # A request to a bare address whose TLS SNI names a host connects that name too
+    # (mitmproxy in transparent mode, pcap without DNS).
     for row in store.query("""
-        SELECT host, server_address, file, format, locator FROM http
-        WHERE server_address IS NOT NULL ORDER BY host, server_address, time, file, locator
+        SELECT host, server_address, file, format, locator, time FROM http
+        WHERE server_address IS NOT NULL
+        UNION ALL
+        SELECT sni, server_address, file, format, locator, time FROM http
+        WHERE server_address IS NOT NULL AND sni IS NOT NULL AND sni <> host
+        ORDER BY host, server_address, time, file, locator
     """):
         connected.setdefault(row["host"], {}).setdefault(row["server_address"], []).append(
             evidence_of(row))

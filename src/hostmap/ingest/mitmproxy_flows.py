@@ -15,7 +15,9 @@ truncated file) does reading stop, after every good flow.
 What each flow gives:
 
 - an HTTP flow (WebSocket flows included): one `HttpExchange` and one
-  `Certificate` per certificate the server presented.
+  `Certificate` for the server's own (leaf) certificate.  Intermediates and
+  roots are left out: every site behind one CA shares them, so they would
+  link unrelated hosts.
 - a TCP, UDP or DNS flow: a WARNING `ReadIssue` saying it was skipped.
 """
 
@@ -174,7 +176,7 @@ def _http_items(flow: http.HTTPFlow, provenance: Provenance) -> list[ReadItem]:
     items: list[ReadItem] = [exchange]
     port = server.address[1] if server.address else request.port
     when = _time(server.timestamp_tls_setup or server.timestamp_start)
-    for position, cert in enumerate(server.certificate_list):
+    for position, cert in enumerate(server.certificate_list[:1]):
         try:
             items.append(_certificate(cert, provenance, server.sni or host, address, port, when))
         except ValueError as exc:

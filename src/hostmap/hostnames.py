@@ -63,5 +63,8 @@ def registrable_domain(name: str) -> str | None:
 
 
 def split_tokens(name: str) -> list[str]:
-    """Split a host name into tokens and separators: 'zz-jkm.a.cn' -> ['zz','-','jkm','.','a','.','cn']."""
+    """Split a host name into tokens and separators.
+
+    'zz-jkm.a.cn' -> ['zz', '-', 'jkm', '.', 'a', '.', 'cn']
+    """
     return _TOKEN_SEPARATORS.split(name)

@@ -21,3 +21,12 @@ def test_hosts_on_one_address_form_a_group_with_how_each_got_there():
     via = {m["host"]: m["via"] for m in group["hosts"]}
     assert via["d.example"] == ["connected"] and via["a.example"] == ["dns"]
     assert ("address", "192.0.2.3") not in groups
+
+
+def test_a_name_and_its_own_cname_target_are_not_two_hosts_sharing():
+    store = store_of(
+        make_resolution(name="www.example", rtype=RecordType.CNAME, value="edge.cdn.example"),
+        make_resolution(name="edge.cdn.example", value="192.0.2.80"),
+    )
+    hosts = resolve_hosts(store, ["www.example", "edge.cdn.example"], T0)
+    assert find_shared(hosts) == []

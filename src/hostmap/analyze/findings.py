@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["format_time", "state_findings"]
+__all__ = ["DETAIL_LIMIT", "format_time", "state_findings"]
+
+DETAIL_LIMIT = 10
+"""Up to this many endpoints each get a finding of their own; more are summarised."""
 
 
 def format_time(value: datetime | None) -> str:
@@ -28,6 +31,29 @@ def _operator_text(op: dict[str, Any]) -> str:
     return " ".join(parts) + (f" ({place})" if place else "")
 
 
+def _endpoint_text(ep: dict[str, Any]) -> str:
+    port_note = ", a non-standard port" if ep["non_standard_port"] else ""
+    servers = (f"; server address {', '.join(ep['server_addresses'])}"
+               if ep["server_addresses"] else "")
+    return (f"The app contacted {ep['scheme']}://{ep['host']}:{ep['port']}{port_note}: "
+            f"{ep['requests']} request(s) from {format_time(ep['first_seen'])} "
+            f"to {format_time(ep['last_seen'])}{servers}.")
+
+
+def _endpoint_summary(endpoints: list[dict[str, Any]], hosts: int) -> dict[str, Any]:
+    """One finding for many endpoints: the busiest ones and every non-standard port."""
+    busiest = sorted(endpoints, key=lambda e: (-e["requests"], e["host"], e["port"]))[:5]
+    odd = [e for e in endpoints if e["non_standard_port"]]
+    text = (f"The captures contacted {len(endpoints)} endpoints on {hosts} hosts; the busiest: "
+            + ", ".join(f"{e['scheme']}://{e['host']}:{e['port']} ({e['requests']})"
+                        for e in busiest))
+    if odd:
+        text += "; on non-standard ports: " + _names(
+            [f"{e['scheme']}://{e['host']}:{e['port']}" for e in odd], 10)
+    return _finding("endpoint", text + ".", [e["evidence"][0] for e in busiest + odd
+                                             if e["evidence"]])
+
+
 def _names(names: list[str], limit: int = 6) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -40,19 +66,14 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
     hosts = {h["name"]: h for h in report["hosts"]}
     operators = {o["address"]: o for o in report["operators"]}
 
-    contacted: list[str] = []
-    for ep in report["endpoints"]:
-        port_note = ", a non-standard port" if ep["non_standard_port"] else ""
-        servers = (f"; server address {', '.join(ep['server_addresses'])}"
-                   if ep["server_addresses"] else "")
-        findings.append(_finding("endpoint", (
-            f"The app contacted {ep['scheme']}://{ep['host']}:{ep['port']}{port_note}: "
-            f"{ep['requests']} request(s) from {format_time(ep['first_seen'])} "
-            f"to {format_time(ep['last_seen'])}{servers}."), ep["evidence"]))
-        if ep["host"] not in contacted:
-            contacted.append(ep["host"])
+    contacted = list(dict.fromkeys(ep["host"] for ep in report["endpoints"]))
+    if len(report["endpoints"]) <= DETAIL_LIMIT:
+        for ep in report["endpoints"]:
+            findings.append(_finding("endpoint", _endpoint_text(ep), ep["evidence"]))
+    else:
+        findings.append(_endpoint_summary(report["endpoints"], len(contacted)))
 
-    for name in contacted:
+    for name in contacted if len(contacted) <= DETAIL_LIMIT else []:
         host = hosts.get(name)
         if host is None or not host["addresses"]:
             continue
@@ -69,7 +90,8 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         names = [m["host"] for m in group["hosts"]]
         involved = [n for n in names if n in contacted]
-        note = f", including the contacted {_names(involved)}" if involved else ""
+        note = (" (all contacted)" if involved == names else
+                f", including the contacted {_names(involved)}" if involved else "")
         findings.append(_finding("shared", (
             f"{group['host_count']} hosts share the address {group['target']} at {at}{note}: "
             f"{_names(names)}."), [e for m in group["hosts"] for e in m["evidence"][:2]]))

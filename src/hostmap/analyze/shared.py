@@ -40,7 +40,8 @@ def find_shared(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     shared = []
     for (kind, key), members in groups.items():
-        if len(members) < 2:
+        # A name and its own CNAME target reach one address trivially: that is one host.
+        if len(members) < 2 or (kind == "address" and not _independent(members, hosts)):
             continue
         shared.append({
             "kind": kind,
@@ -53,3 +54,10 @@ def find_shared(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         })
     shared.sort(key=lambda g: (-g["host_count"], g["kind"], g["target"]))
     return shared
+
+
+def _independent(members: dict[str, dict[str, Any]], hosts: list[dict[str, Any]]) -> bool:
+    """True if no member is only there as another member's CNAME target."""
+    targets = {step["value"] for host in hosts if host["name"] in members
+               for step in host["chain"] if step["rtype"] == "CNAME"}
+    return len(set(members) - targets) >= 2

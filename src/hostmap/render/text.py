@@ -96,7 +96,8 @@ def render_to(console: Console, report: dict[str, Any]) -> None:
         console.print("\n[bold]Issues[/bold]")
         for issue in report["issues"]:
             where = f"{issue['file']}: {issue['locator']}" if issue["locator"] else issue["file"]
-            console.print(f"  {clean(issue['severity'])}: {clean(where)}: {clean(issue['message'])}")
+            console.print(
+                f"  {clean(issue['severity'])}: {clean(where)}: {clean(issue['message'])}")
 
 
 def render(report: dict[str, Any]) -> str:

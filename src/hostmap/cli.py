@@ -127,7 +127,7 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
         elif rendered is not None:
             click.echo(rendered, nl=False)
         else:
-            text.render_to(Console(highlight=False), report)
+            text.render_to(Console(highlight=False), report, list_issues=quiet)
     except (UsageError, click.BadParameter) as exc:
         if debug:
             raise

@@ -24,6 +24,8 @@ def normalize_hostname(name: str) -> str:
     name = name.strip()
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
+    if name == ".":
+        return "."  # the DNS root (root hints, `cname03 CNAME .`), not an empty name
     name = name.rstrip(".").lower()
     if not name:
         return name

@@ -71,8 +71,8 @@ def detect_format(path: Path) -> Reader:
         if score > 0 and (best is None or score > best[0]):
             best = (score, reader)
     if best is None:
-        tried = ", ".join(r.format for r in READERS)
-        raise UnknownFormat(f"not a format hostmap reads (tried {tried})")
+        raise UnknownFormat("not a capture or DNS format hostmap recognises "
+                            "(see `hostmap formats`; --format forces one)")
     return best[1]
 
 

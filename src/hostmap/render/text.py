@@ -32,8 +32,12 @@ def _cite(evidence: list[dict[str, str]], total: int | None = None) -> str:
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def render_to(console: Console, report: dict[str, Any]) -> None:
-    """Print the report on a rich console."""
+def render_to(console: Console, report: dict[str, Any], *, list_issues: bool = True) -> None:
+    """Print the report on a rich console.
+
+    `list_issues=False` prints only how many issues there were (the CLI has
+    already named each one on stderr).
+    """
     console.print(f"[bold]hostmap report[/bold] at {clean(format_time(report['at']))}")
     inputs = Table("input", "format", "records", "errors", title="Inputs", title_justify="left")
     for row in report["inputs"]:
@@ -92,7 +96,9 @@ def render_to(console: Console, report: dict[str, Any]) -> None:
                           clean(place))
         console.print(table)
 
-    if report["issues"]:
+    if report["issues"] and not list_issues:
+        console.print(f"\n{len(report['issues'])} issue(s) while reading, listed on stderr.")
+    elif report["issues"]:
         console.print("\n[bold]Issues[/bold]")
         for issue in report["issues"]:
             where = f"{issue['file']}: {issue['locator']}" if issue["locator"] else issue["file"]

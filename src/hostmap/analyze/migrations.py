@@ -8,11 +8,34 @@ from typing import Any
 from hostmap.analyze._evidence import evidence_sql
 from hostmap.store import Store
 
-__all__ = ["HANDOVER", "find_migrations"]
+__all__ = ["HANDOVER", "address_periods", "find_migrations"]
 
 HANDOVER = timedelta(days=7)
 """How far the old address may outlive the new one's first sighting and still count as a move
 (passive-DNS sensors see the old answer from caches for a while)."""
+
+
+def address_periods(store: Store, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each (name, address) pair with the span it was seen over, across all dated sources.
+
+    Rows: name, rtype, value, first_seen, last_seen, sources, evidence,
+    evidence_total; ordered by name, rtype, first_seen.  `names` limits the
+    rows to those names.
+    """
+    where = "" if names is None else "AND name IN (SELECT unnest($names))"
+    return store.query(f"""
+        SELECT name, rtype, value,
+               min(coalesce(first_seen, last_seen)) AS first_seen,
+               max(coalesce(last_seen, first_seen)) AS last_seen,
+               list(DISTINCT source ORDER BY source) AS sources,
+               count(*) AS evidence_total,
+               {evidence_sql()} AS evidence
+        FROM resolution
+        WHERE rtype IN ('A', 'AAAA') AND (first_seen IS NOT NULL OR last_seen IS NOT NULL)
+              {where}
+        GROUP BY name, rtype, value
+        ORDER BY name, rtype, first_seen, value
+    """, {} if names is None else {"names": names})
 
 
 def find_migrations(store: Store) -> list[dict[str, Any]]:
@@ -24,18 +47,7 @@ def find_migrations(store: Store) -> list[dict[str, Any]]:
     several fronts at once, not a move.  The move is dated by the new
     address's first sighting.
     """
-    periods = store.query(f"""
-        SELECT name, rtype, value,
-               min(coalesce(first_seen, last_seen)) AS first_seen,
-               max(coalesce(last_seen, first_seen)) AS last_seen,
-               list(DISTINCT source ORDER BY source) AS sources,
-               count(*) AS evidence_total,
-               {evidence_sql()} AS evidence
-        FROM resolution
-        WHERE rtype IN ('A', 'AAAA') AND (first_seen IS NOT NULL OR last_seen IS NOT NULL)
-        GROUP BY name, rtype, value
-        ORDER BY name, rtype, first_seen, value
-    """)
+    periods = address_periods(store)
     by_name: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for p in periods:
         by_name.setdefault((p["name"], p["rtype"]), []).append(p)

@@ -18,6 +18,7 @@ from hostmap.ingest import (
     mitmproxy_flows,
     passive_dns,
     reverse_ip,
+    zeek_logs,
     zone_file,
 )
 from hostmap.ingest._reader import Reader, ReadItem
@@ -41,6 +42,7 @@ READERS: list[Reader] = [
     mitmproxy_flows.reader,
     passive_dns.reader,
     reverse_ip.reader,
+    zeek_logs.reader,
     zone_file.reader,
 ]
 

@@ -18,6 +18,7 @@ from hostmap.ingest import (
     mitmproxy_flows,
     passive_dns,
     reverse_ip,
+    saz,
     zeek_logs,
     zone_file,
 )
@@ -42,6 +43,7 @@ READERS: list[Reader] = [
     mitmproxy_flows.reader,
     passive_dns.reader,
     reverse_ip.reader,
+    saz.reader,
     zeek_logs.reader,
     zone_file.reader,
 ]

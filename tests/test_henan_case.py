@@ -109,3 +109,15 @@ def test_the_har_alone_and_the_mitmproxy_file_alone_give_the_same_findings(henan
     from_mitm = _facts(_report([henan_dir / "app-session.mitm", *dns]))
     assert from_har == from_mitm
     assert from_har["migrations"] and from_har["endpoints"]
+
+
+def test_f5_the_front_is_a_load_balancer_for_the_city_family_with_its_signals(henan_report):
+    [front] = [f for f in henan_report["fronts"] if f["address"] == FRONT]
+    assert front["verdict"] == "load-balancer" and front["confidence"] >= 0.8
+    assert "China Mobile" in front["operator"]["operator"]
+    kinds = {s["signal"] for s in front["signals"]}
+    assert {"family", "names", "cname", "cookies", "ports"} <= kinds
+    assert all(s["evidence"] for s in front["signals"])
+    assert len(front["backends"]) >= 2
+    [finding] = [f for f in henan_report["findings"] if f["kind"] == "front"]
+    assert "load-balancer" in finding["text"] and "{}-jkm.hnzwfw.gov.cn" in finding["text"]

@@ -13,6 +13,7 @@ from typing import Any
 from hostmap.analyze.endpoints import find_endpoints
 from hostmap.analyze.families import find_families
 from hostmap.analyze.findings import state_findings
+from hostmap.analyze.fronts import find_fronts
 from hostmap.analyze.migrations import find_migrations
 from hostmap.analyze.operators import find_operators
 from hostmap.analyze.referenced import find_referenced
@@ -73,5 +74,6 @@ def run_analyses(store: Store, *, at: datetime | None = None,
         "migrations": migrations,
         "operators": operators,
     }
+    report["fronts"] = find_fronts(store, report)
     report["findings"] = state_findings(report)
     return report

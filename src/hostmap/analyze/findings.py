@@ -9,6 +9,8 @@ __all__ = ["DETAIL_LIMIT", "format_time", "state_findings"]
 
 DETAIL_LIMIT = 10
 """Up to this many endpoints each get a finding of their own; more are summarised."""
+FRONT_CONFIDENCE = 0.5
+"""Front verdicts below this confidence stay in the `fronts` table without a finding."""
 
 
 def format_time(value: datetime | None) -> str:
@@ -52,6 +54,29 @@ def _endpoint_summary(endpoints: list[dict[str, Any]], hosts: int) -> dict[str, 
             [f"{e['scheme']}://{e['host']}:{e['port']}" for e in odd], 10)
     return _finding("endpoint", text + ".", [e["evidence"][0] for e in busiest + odd
                                              if e["evidence"]])
+
+
+def _front_finding(front: dict[str, Any], op: dict[str, Any] | None) -> dict[str, Any]:
+    text = (f"{front['address']} is a {front['verdict']} (confidence {front['confidence']:.2f}) "
+            f"for {len(front['hosts'])} host(s)")
+    if op is not None:
+        text += f", operated by {_operator_text(op)}"
+    strong = [s["detail"] for s in front["signals"] if s["supports"] == front["verdict"]][:4]
+    text += "; signals: " + "; ".join(strong)
+    if front["backends"]:
+        text += (f"; {len(front['backends'])} backend(s) behind it: "
+                 + ", ".join(_backend_text(b) for b in front["backends"][:5]))
+    if front["also"]:
+        text += "; also scored: " + ", ".join(
+            f"{a['verdict']} {a['confidence']:.2f}" for a in front["also"])
+    evidence = [e for s in front["signals"] for e in s["evidence"][:2]]
+    return _finding("front", text + ".", evidence)
+
+
+def _backend_text(backend: dict[str, Any]) -> str:
+    where = (f"{backend['address']}:{backend['port']}" if backend["address"]
+             else f"server id {backend['id']}")
+    return f"{where} ({backend['vendor']})"
 
 
 def _names(names: list[str], limit: int = 6) -> str:
@@ -106,6 +131,11 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{address} is announced by {_operator_text(op)}, "
                 f"range {op['range_start']}-{op['range_end']}."), op["evidence"]))
 
+    for front in report.get("fronts", []):
+        if front["verdict"] in ("dedicated", "unknown") or front["confidence"] < FRONT_CONFIDENCE:
+            continue
+        findings.append(_front_finding(front, operators.get(front["address"])))
+
     for family in report["families"]:
         # A family whose tokens name no place adds nothing to the shared-address finding.
         if not family["shared_addresses"] or not family["places_matched"]:
@@ -121,6 +151,10 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             text += f"; their varying token names a place: {'; '.join(places)}"
         if unresolved:
             text += f"; not placed: {', '.join(unresolved)}"
+        elsewhere = [f"{m['host']} ({', '.join(m['addresses']) or 'no address'})"
+                     for m in family["members"] if top["address"] not in m["addresses"]]
+        if elsewhere:
+            text += f"; not sharing it: {', '.join(elsewhere)}"
         evidence = [e for m in family["members"] for e in
                     (hosts[m["host"]]["chain"][0]["evidence"][:1]
                      if hosts.get(m["host"]) and hosts[m["host"]]["chain"] else [])]

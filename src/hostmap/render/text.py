@@ -79,6 +79,18 @@ def render_to(console: Console, report: dict[str, Any], *, list_issues: bool = T
                           clean(", ".join(m["addresses"])))
         console.print(table)
 
+    fronts = [f for f in report.get("fronts", []) if f["verdict"] != "dedicated"]
+    if fronts:
+        table = Table("address", "verdict", "hosts", "strongest signals", "backends",
+                      title="Fronts (dedicated addresses left out)", title_justify="left")
+        for front in fronts:
+            signals = "; ".join(s["detail"] for s in front["signals"][:3])
+            table.add_row(clean(front["address"]),
+                          clean(f"{front['verdict']} {front['confidence']:.2f}"),
+                          str(len(front["hosts"])), clean(signals),
+                          str(len(front["backends"])))
+        console.print(table)
+
     if report["migrations"]:
         table = Table("host", "from", "to", "date", "evidence", title="Migrations",
                       title_justify="left")

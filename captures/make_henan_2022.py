@@ -3,20 +3,28 @@
 Usage:  python captures/make_henan_2022.py [--output DIR]     (default: captures/henan-2022)
 
 Everything is derived from the constants and the one session description in this
-file, so the HAR and the mitmproxy flow file cannot diverge, and every run writes
-the same bytes: no random ids (uuid5 from fixed names), no clock reads (fixed
-timestamps), fixed key and row order.  Values the published case does not give are
-invented here and listed as invented in the generated README.md.
+file, so the HAR, the mitmproxy flow file, the Fiddler SAZ archive and the pcap cannot
+diverge, and every run writes the same bytes: no random ids (uuid5 from fixed names),
+no clock reads (fixed timestamps), "random" bytes and keys from SHA-256 over fixed
+labels, fixed key, row and zip member order.  Values the published case does not give
+are invented here and listed as invented in the generated README.md.
+
+The format mechanics live next to this script: _saz_writer.py (Fiddler's archive
+layout) and _pcap_writer.py (frames, TCP, TLS messages, the pcap file); this file
+decides what goes into them.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
+import importlib.util
 import io
 import json
 import struct
+import sys
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -24,15 +32,38 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import dns.flags
 import dns.message
 import dns.rrset
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mitmproxy import connection, http
 from mitmproxy.io import FlowWriter
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "henan-2022"
+
+
+def _sibling(name: str) -> ModuleType:
+    """Load a helper module that sits next to this script (captures/ is not a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while decorating
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+saz = _sibling("_saz_writer")
+pcapw = _sibling("_pcap_writer")
 
 CST = timezone(timedelta(hours=8), "CST")
 """China Standard Time.  Fiddler writes local time with this offset, dig prints it as "CST"."""
@@ -99,8 +130,38 @@ USER_AGENT = (
     f"Mobile Safari/537.36 yushiban/{APP_VERSION}"
 )
 PHONE_IP = "192.168.1.23"
+KEEPALIVE_MS = 15000
+"""The front closes a connection idle this long (flow file ends, pcap FINs)."""
 PROXY_IP = "192.168.1.10"
 PROXY_PORT = 8888
+EXPORTED = SESSION_START + timedelta(minutes=4, seconds=5)
+"""When the analyst saved the HAR and the SAZ."""
+FIDDLER_CLIENT_IP = "::ffff:" + PHONE_IP
+"""How Fiddler (listening on IPv6 and IPv4) records a remote IPv4 client in x-clientip."""
+
+# The pcap: the phone on its Wi-Fi, no proxy.
+RESOLVER_IP = "192.168.1.1"
+"""The Wi-Fi router, the phone's DNS resolver and default gateway."""
+PHONE_MAC = "d2:5e:8a:41:7c:23"
+GATEWAY_MAC = "0a:1b:2c:3d:4e:01"
+"""Locally administered MACs (Android randomises its Wi-Fi MAC that way)."""
+FRONT_TTL = 52
+"""IP TTL of the front's packets when they reach the phone (64 less 12 hops)."""
+DNS_LEAD_MS = 18
+"""The phone asks for a host's address this long before its first request there."""
+DNS_RTT_US = 13_600
+CLIENT_HELLO_CUT = 6
+"""The ClientHello's first segment ends this many bytes into the SNI host name."""
+
+# TLS on login:443 (the same handshake in the SAZ's CONNECT notes and in the pcap)
+TLS_LABEL = "hostmap:henan-2022/tls"
+"""Seed of every TLS random, key and stand-in ciphertext (SHA-256 in counter mode)."""
+TLS_CIPHER = 0xC02F
+"""TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (mitmproxy's ECDHE-RSA-AES128-GCM-SHA256)."""
+CERT_ORG = "hostmap fixture (invented, self-signed)"
+CERT_SERIAL = int.from_bytes(hashlib.sha256(b"hostmap:henan-2022/tls/serial").digest()[:16]) >> 1
+CERT_NOT_BEFORE = datetime(2022, 3, 1, tzinfo=UTC)
+CERT_NOT_AFTER = datetime(2023, 3, 31, 23, 59, 59, tzinfo=UTC)
 REFERENCED_CITIES = ("zz", "kf", "ly", "pds", "ay", "xx")
 """Cities whose health-code URL the app's city list (entry 5) names."""
 
@@ -194,6 +255,8 @@ class Exchange:
     send_ms: int = 1
     wait_ms: int = 40
     receive_ms: int = 2
+    gzip_chunked: bool = False
+    """The front gzips this response on the fly and sends it chunked (nginx `gzip on`)."""
 
 
 @dataclass
@@ -324,7 +387,7 @@ def build_session() -> Session:
         ]}),
         "application/json;charset=UTF-8",
         req_headers=(app_cookie, ("Referer", index), *xhr),
-        wait_ms=52, receive_ms=3,
+        wait_ms=52, receive_ms=3, gzip_chunked=True,
     ))  # fmt: skip
     add(Exchange(
         "y1", 2945, "GET", "/yshb/app/jkm/entry?city=zz", 302, "Moved Temporarily",
@@ -437,6 +500,35 @@ class Wire:
     started: datetime
     connect_ms: int
     ssl_ms: int
+    resp_encoded: bytes
+    """The response body with its Content-Encoding applied (what mitmproxy calls raw_content)."""
+    resp_chunks: tuple[bytes, ...]
+    """The pieces of resp_encoded the front sends as chunks; () if not chunked."""
+
+    @property
+    def resp_transfer(self) -> bytes:
+        """The response body as it crosses the wire (chunked framing included)."""
+        if not self.resp_chunks:
+            return self.resp_encoded
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in self.resp_chunks)
+        return framed + b"0\r\n\r\n"
+
+    def request_bytes(self, absolute: bool) -> bytes:
+        """The request as sent: absolute-form target (to a proxy) or origin-form (direct)."""
+        target = self.url if absolute else self.ex.path
+        head = f"{self.ex.method} {target} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in self.req_headers
+        )
+        return head.encode() + b"\r\n" + self.ex.req_body
+
+    def response_head(self) -> bytes:
+        head = f"HTTP/1.1 {self.ex.status} {self.ex.reason}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in self.resp_headers
+        )
+        return head.encode() + b"\r\n"
+
+    def response_bytes(self) -> bytes:
+        return self.response_head() + self.resp_transfer
 
     @property
     def total_ms(self) -> int:
@@ -462,6 +554,15 @@ def _accept(ex: Exchange) -> str:
     if "/api/" in ex.path:
         return "application/json, text/plain, */*"
     return "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8"
+
+
+def _nginx_gzip(data: bytes) -> bytes:
+    """gzip as nginx's gzip filter writes it: its own 10-byte header (mtime 0, no flags,
+    OS 3 = Unix), raw deflate at gzip_comp_level 1, then CRC-32 and length."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = compressor.compress(data) + compressor.flush()
+    header = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3))
+    return header + deflated + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
 
 
 def wire_exchanges(session: Session) -> list[Wire]:
@@ -493,12 +594,24 @@ def wire_exchanges(session: Session) -> list[Wire]:
         resp = [("Server", FRONT_SERVER), ("Date", _http_date(answered))]
         if ex.resp_type:
             resp.append(("Content-Type", ex.resp_type))
-        resp.append(("Content-Length", str(len(ex.resp_body))))
-        resp.append(("Connection", "keep-alive"))
-        resp.extend(ex.resp_headers)
+        if ex.gzip_chunked:
+            # nginx's gzip filter: no length known up front, so chunked; its gzip header
+            # goes out as a chunk of its own.
+            encoded = _nginx_gzip(ex.resp_body)
+            chunks: tuple[bytes, ...] = (encoded[:10], encoded[10:])
+            resp.append(("Transfer-Encoding", "chunked"))
+            resp.append(("Connection", "keep-alive"))
+            resp.append(("Vary", "Accept-Encoding"))
+            resp.extend(ex.resp_headers)
+            resp.append(("Content-Encoding", "gzip"))
+        else:
+            encoded, chunks = ex.resp_body, ()
+            resp.append(("Content-Length", str(len(ex.resp_body))))
+            resp.append(("Connection", "keep-alive"))
+            resp.extend(ex.resp_headers)
         out.append(Wire(
             index, ex, conn, first, scheme, url, tuple(req), tuple(resp), started,
-            connect_ms, conn.ssl_ms if first else 0,
+            connect_ms, conn.ssl_ms if first else 0, encoded, chunks,
         ))  # fmt: skip
     return out
 
@@ -554,9 +667,11 @@ def build_har(wires: list[Wire]) -> bytes:
     for w in wires:
         ex = w.ex
         split = urlsplit(w.url)
+        # Fiddler's HAR export decodes the body (content) but counts it as transferred
+        # (bodySize); "compression" is the difference.
         content: dict[str, object] = {
             "size": len(ex.resp_body),
-            "compression": 0,
+            "compression": len(ex.resp_body) - len(w.resp_transfer) if ex.gzip_chunked else 0,
             "mimeType": ex.resp_type,
         }
         if _is_text(ex.resp_type) or not ex.resp_body:
@@ -589,7 +704,7 @@ def build_har(wires: list[Wire]) -> bytes:
                 "httpVersion": "HTTP/1.1",
                 "headersSize": _headers_size(f"HTTP/1.1 {ex.status} {ex.reason}",
                                              w.resp_headers),
-                "bodySize": len(ex.resp_body),
+                "bodySize": len(w.resp_transfer),
                 "redirectURL": location,
                 "cookies": _cookies_from_response(w.resp_headers),
                 "headers": [{"name": k, "value": v} for k, v in w.resp_headers],
@@ -601,7 +716,7 @@ def build_har(wires: list[Wire]) -> bytes:
                 else -1, "send": ex.send_ms, "wait": ex.wait_ms, "receive": ex.receive_ms,
             },
         })  # fmt: skip
-    export = SESSION_START + timedelta(minutes=4, seconds=5)
+    export = EXPORTED
     har = {
         "log": {
             "version": "1.2",
@@ -675,7 +790,7 @@ def build_flows(wires: list[Wire]) -> list[http.HTTPFlow]:
     for w in wires:
         ex = w.ex
         last = lasts[w.conn.key]
-        end = last.at(last.total_ms + 15000)  # keep-alive idle timeout of the front
+        end = last.at(last.total_ms + KEEPALIVE_MS)
         flow = http.HTTPFlow(_client(w, end), _server(w, firsts[w.conn.key], end))
         flow.id = _fixed_id("flow", str(w.index))
         # HAR timings run connect, send, wait, receive; a proxy reads the request first,
@@ -691,7 +806,7 @@ def build_flows(wires: list[Wire]) -> list[http.HTTPFlow]:
             w.at(0), w.at(sent),
         )  # fmt: skip
         flow.response = http.Response(
-            b"HTTP/1.1", ex.status, ex.reason.encode(), _headers(w.resp_headers), ex.resp_body,
+            b"HTTP/1.1", ex.status, ex.reason.encode(), _headers(w.resp_headers), w.resp_encoded,
             None, w.at(answered), w.at(w.total_ms),
         )  # fmt: skip
         flow.timestamp_created = w.at(0)
@@ -786,16 +901,31 @@ def _dig_line(name: str, ttl: int | None, rtype: str, rdata: str | None) -> str:
     return text
 
 
-def _answer(records: list[Record], name: str, qid: int) -> tuple[list[str], int]:
-    query = dns.message.make_query(name, "A", use_edns=0, payload=4096)
-    response = dns.message.make_response(query)
-    response.id = qid
-    lines = []
+def answer_rrsets(records: list[Record], name: str) -> list[tuple[str, int, str, str]]:
+    """(owner, TTL, type, rdata) of the answer to an A query: the CNAME chain, then the A."""
+    out = []
     for rec in resolve_chain(records, name):
         ttl = TTL_CNAME if rec.rrtype == "CNAME" else TTL_A
         rdata = rec.rdata + "." if rec.rrtype == "CNAME" else rec.rdata
-        response.answer.append(dns.rrset.from_text(rec.rrname + ".", ttl, "IN", rec.rrtype, rdata))
-        lines.append(_dig_line(rec.rrname + ".", ttl, rec.rrtype, rdata))
+        out.append((rec.rrname + ".", ttl, rec.rrtype, rdata))
+    return out
+
+
+def dns_response(records: list[Record], query: dns.message.Message) -> dns.message.Message:
+    """A recursive resolver's NOERROR answer (ANSWER section only) to an A query."""
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.RA
+    name = query.question[0].name.to_text(omit_final_dot=True)
+    for owner, ttl, rtype, rdata in answer_rrsets(records, name):
+        response.answer.append(dns.rrset.from_text(owner, ttl, "IN", rtype, rdata))
+    return response
+
+
+def _answer(records: list[Record], name: str, qid: int) -> tuple[list[str], int]:
+    query = dns.message.make_query(name, "A", use_edns=0, payload=4096)
+    query.id = qid
+    response = dns_response(records, query)
+    lines = [_dig_line(*rrset) for rrset in answer_rrsets(records, name)]
     return lines, len(response.to_wire())
 
 
@@ -894,7 +1024,434 @@ def build_operators() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# --- TLS on the login connection: one handshake, shown by the SAZ and by the pcap ----------
+
+
+def client_hello() -> Any:
+    """The phone's ClientHello to login:443: Chrome's TLS 1.2 offer (no TLS 1.3 parts)."""
+    return pcapw.ClientHello(
+        random=pcapw.pseudo_random(TLS_LABEL + "/client-random", 32),
+        session_id=b"",  # a fresh connection, nothing to resume
+        ciphers=(0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014,
+                 0x009C, 0x009D, 0x002F, 0x0035),
+        extensions=(pcapw.EXT_SERVER_NAME, pcapw.EXT_EXTENDED_MASTER_SECRET,
+                    pcapw.EXT_RENEGOTIATION_INFO, pcapw.EXT_SUPPORTED_GROUPS,
+                    pcapw.EXT_EC_POINT_FORMATS, pcapw.EXT_SESSION_TICKET, pcapw.EXT_ALPN,
+                    pcapw.EXT_STATUS_REQUEST, pcapw.EXT_SIGNATURE_ALGORITHMS, pcapw.EXT_SCT),
+        server_name=LOGIN_HOST,
+        groups=(0x1D, 0x17, 0x18),
+        signature_algorithms=(0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601),
+        alpn=("h2", "http/1.1"),
+    )  # fmt: skip
+
+
+@functools.cache
+def login_certificate() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """The front's self-signed certificate for login (invented), and its key."""
+    key = pcapw.rsa_key_from_label(TLS_LABEL + "/certificate-key")
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, CERT_ORG),
+        x509.NameAttribute(NameOID.COMMON_NAME, LOGIN_HOST),
+    ])  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(CERT_SERIAL)
+        .not_valid_before(CERT_NOT_BEFORE)
+        .not_valid_after(CERT_NOT_AFTER)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )  # fmt: skip
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(LOGIN_HOST)]), critical=False)
+        .sign(key, hashes.SHA256())  # RSA PKCS#1 v1.5: the same bytes every time
+    )
+    return key, cert
+
+
+@dataclass(frozen=True)
+class TlsHandshake:
+    client_hello: bytes
+    server_flight: bytes
+    client_finish: bytes
+    server_finish: bytes
+
+
+def tls_handshake() -> TlsHandshake:
+    """ECDHE-RSA-AES128-GCM-SHA256 with x25519, as the mitmproxy flow file records it."""
+    hello = client_hello()
+    key, cert = login_certificate()
+    server_random = pcapw.pseudo_random(TLS_LABEL + "/server-random", 32)
+    session_id = pcapw.pseudo_random(TLS_LABEL + "/server-session-id", 32)
+    server_share = (
+        X25519PrivateKey.from_private_bytes(pcapw.pseudo_random(TLS_LABEL + "/server-x25519", 32))
+        .public_key()
+        .public_bytes_raw()
+    )
+    client_share = (
+        X25519PrivateKey.from_private_bytes(pcapw.pseudo_random(TLS_LABEL + "/client-x25519", 32))
+        .public_key()
+        .public_bytes_raw()
+    )
+    params = pcapw.ecdhe_params(0x1D, server_share)
+    signature = key.sign(hello.random + server_random + params, padding.PKCS1v15(),
+                         hashes.SHA256())  # fmt: skip
+    handshake = pcapw.CONTENT_HANDSHAKE
+    server_flight = b"".join(pcapw.record(handshake, message) for message in (
+        pcapw.server_hello(server_random, session_id, TLS_CIPHER, "http/1.1"),
+        pcapw.certificate([cert.public_bytes(serialization.Encoding.DER)]),
+        pcapw.server_key_exchange(params, 0x0401, signature),  # rsa_pkcs1_sha256
+        pcapw.server_hello_done(),
+    ))  # fmt: skip
+    ccs = pcapw.record(pcapw.CONTENT_CHANGE_CIPHER_SPEC, b"\x01")
+    return TlsHandshake(
+        client_hello=hello.record(),
+        server_flight=server_flight,
+        client_finish=pcapw.record(handshake, pcapw.client_key_exchange(client_share)) + ccs
+        + pcapw.encrypted_record(handshake, 0, 16, TLS_LABEL + "/client-finished"),
+        server_finish=ccs + pcapw.encrypted_record(handshake, 0, 16,
+                                                   TLS_LABEL + "/server-finished"),
+    )  # fmt: skip
+
+
+# --- the same session as a Fiddler SAZ archive -----------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = 10_000
+"""Ticks (100 ns) per millisecond."""
+
+
+def _ticks(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 10
+
+
+def _from_ticks(ticks: int) -> datetime:
+    return (_EPOCH + timedelta(microseconds=ticks // 10)).astimezone(CST)
+
+
+def _jitter(label: str, high: int = 9_999) -> int:
+    """Sub-millisecond ticks, so most timers carry seven digits as Fiddler's do."""
+    return _small_int("saz-ticks/" + label, 1, high)
+
+
+def _monotonic(values: list[int], end: int) -> list[int]:
+    out: list[int] = []
+    for v in values:
+        out.append(min(end, max(v, out[-1] if out else v)))
+    return out
+
+
+def _exchange_timers(
+    w: Wire, client_connected: int, server_connected: int | None, tcp_ms: int
+) -> dict[str, int | None]:
+    """The HAR's phases in Fiddler's timers: read the request, connect, wait, receive."""
+    ex, label = w.ex, f"{w.index}/"
+    begin = _ticks(w.started)
+    end = begin + w.total_ms * _MS
+    request_read = begin + ex.send_ms * _MS - _jitter(label + "cdr", 999)
+    sent = begin + (ex.send_ms + w.connect_ms) * _MS + _jitter(label + "sent", 2_000)
+    first_byte = sent + ex.wait_ms * _MS + _jitter(label + "ttfb")
+    done = end - _jitter(label + "done", 999)
+    grh, cdr, sent, first_byte, done = _monotonic(
+        [begin + _jitter(label + "grh", 999), request_read, sent, first_byte, done], end
+    )
+    return {
+        "ClientConnected": client_connected, "ClientBeginRequest": begin,
+        "GotRequestHeaders": grh, "ClientDoneRequest": cdr,
+        "GatewayTime": 0, "DNSTime": 0, "TCPConnectTime": tcp_ms, "HTTPSHandshakeTime": 0,
+        "ServerConnected": sent - 1_000 if server_connected is None else server_connected,
+        "FiddlerBeginRequest": sent, "ServerGotRequest": sent,
+        "ServerBeginResponse": first_byte, "GotResponseHeaders": first_byte,
+        "ServerDoneResponse": done, "ClientBeginResponse": done, "ClientDoneResponse": end,
+    }  # fmt: skip
+
+
+def _client_flags(c: Conn, transfer: int) -> list[tuple[str, str]]:
+    return [("x-egressport", str(c.egress_port)),
+            ("x-responsebodytransferlength", saz.number(transfer)),
+            ("x-clientport", str(c.client_port)),
+            ("x-clientip", FIDDLER_CLIENT_IP)]  # fmt: skip
+
+
+def _connect_session(c: Conn, client_connected: int) -> tuple[Any, int]:
+    """Fiddler's CONNECT session for a decrypted tunnel, and its ServerConnected."""
+    begin = client_connected + _MS + _jitter(c.key + "/connect")
+    connected = begin + c.connect_ms * _MS + _jitter(c.key + "/server-connected")
+    timers: dict[str, int | None] = {
+        "ClientConnected": client_connected, "ClientBeginRequest": begin,
+        "GotRequestHeaders": begin, "ClientDoneRequest": begin,
+        "GatewayTime": 0, "DNSTime": 0, "TCPConnectTime": c.connect_ms,
+        "HTTPSHandshakeTime": c.ssl_ms, "ServerConnected": connected,
+        "FiddlerBeginRequest": connected, "ServerGotRequest": connected,
+        "ServerBeginResponse": None, "GotResponseHeaders": None, "ServerDoneResponse": None,
+        "ClientBeginResponse": connected, "ClientDoneResponse": connected,
+    }  # fmt: skip
+    authority = f"{c.host}:{c.port}"
+    request = (
+        f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nConnection: keep-alive\r\n"
+        f"User-Agent: {USER_AGENT}\r\n\r\n"
+    ).encode() + saz.client_hello_text(client_hello(), CST)
+    response = saz.connect_response(
+        _from_ticks(connected), login_certificate()[1], [c.host],
+        "Tls12", "Aes128 128bits", "Sha256 ?bits", "ECDHE_RSA (0xae06) 255bits",
+    )  # fmt: skip
+    egress, transfer, client_port, client_ip = _client_flags(c, 0)
+    flags = (  # in the order the corpus's CONNECT sessions list them
+        ("https-client-snihostname", c.host), egress, transfer, client_port,
+        ("https-server-version", "Tls12"), client_ip, ("https-client-sessionid", "empty"),
+        ("x-hostip", FRONT_IP), ("https-client-version", "Tls12"),
+        ("https-server-cipher", "Aes128 128bits"),
+    )  # fmt: skip
+    session = saz.Session(
+        request, response, timers, saz.IS_DECRYPTING_TUNNEL | saz.RESPONSE_GENERATED_BY_FIDDLER,
+        flags, tunnel=True, result=200, protocol="HTTP", host="Tunnel to", url=authority, body=0,
+    )  # fmt: skip
+    return session, connected
+
+
+def saz_sessions(wires: list[Wire]) -> list[Any]:
+    """Fiddler's sessions in order: each https connection's CONNECT before its requests."""
+    sessions: list[Any] = []
+    pipes: dict[str, tuple[int, int]] = {}  # conn -> (SID that opened the server pipe, when)
+    for w in wires:
+        c = w.conn
+        client_connected = _ticks(SESSION_START + timedelta(milliseconds=c.opened_ms))
+        client_connected += _jitter(c.key + "/client-connected")
+        if c.tls and c.key not in pipes:
+            connect, connected = _connect_session(c, client_connected)
+            sessions.append(connect)
+            pipes[c.key] = (len(sessions), connected)
+        reused = c.key in pipes
+        timers = _exchange_timers(w, client_connected, pipes[c.key][1] if reused else None,
+                                  0 if reused else c.connect_ms)  # fmt: skip
+        transfer = len(w.resp_transfer)
+        flags = _client_flags(c, transfer)
+        if reused:
+            flags.append(("x-serversocket", f"REUSE ServerPipe#{pipes[c.key][0]}"))
+        flags.append(("x-hostip", FRONT_IP))
+        bits = saz.CLIENT_PIPE_REUSED | saz.SERVER_PIPE_REUSED if reused else 0
+        headers = {k.lower(): v for k, v in w.resp_headers}
+        sessions.append(saz.Session(
+            w.request_bytes(absolute=True), w.response_bytes(), timers,
+            bits | (saz.IS_HTTPS if c.tls else 0), tuple(flags),
+            pipe_info=(("CltReuse", "true"), ("Reused", "true")) if reused else (),
+            result=w.ex.status, protocol=w.scheme.upper(), host=w.req_headers[0][1],
+            url=w.ex.path, body=transfer, caching=headers.get("cache-control", ""),
+            content_type=headers.get("content-type", ""),
+        ))  # fmt: skip
+        if not reused:
+            pipes[c.key] = (len(sessions), timers["ServerConnected"] or 0)
+    return sessions
+
+
+def build_saz(wires: list[Wire]) -> bytes:
+    return saz.write_saz(saz_sessions(wires), FIDDLER_VERSION, EXPORTED, CST)
+
+
+# --- the same session as a packet capture on the phone's Wi-Fi, without the proxy -----------
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _dns_lookups(cap: Any, wires: list[Wire], records: list[Record]) -> None:
+    """One A lookup per contacted host, answered just before its first request."""
+    firsts: dict[str, Wire] = {}
+    for w in wires:
+        firsts.setdefault(w.conn.host, w)
+    for host, w in firsts.items():
+        query = dns.message.make_query(host, "A")
+        query.id = _small_int("pcap-dns-id/" + host, 1, 65535)
+        response = dns_response(records, query)
+        port = _small_int("pcap-dns-port/" + host, 32768, 60999)
+        asked = _us(w.started) - DNS_LEAD_MS * 1000
+        ip_id = _small_int("pcap-dns-ipid/" + host, 0, 65535)
+        cap.udp(asked, (PHONE_IP, port), (RESOLVER_IP, 53), query.to_wire(), 64, ip_id)
+        cap.udp(asked + DNS_RTT_US, (RESOLVER_IP, 53), (PHONE_IP, port), response.to_wire(),
+                64, ip_id ^ 0x5A5A)  # fmt: skip
+
+
+def isn(side: str, conn: Conn) -> int:
+    """The initial sequence number of `side` ("phone" or "front") on `conn`."""
+    return _small_int(f"pcap-isn/{side}/{conn.key}", 0, 2**32 - 1)
+
+
+def _tls_setup(tcp: Any, up: int, conn: Conn) -> int:
+    """The TLS 1.2 handshake after the TCP one; the ClientHello goes out in two segments."""
+    hs = tls_handshake()
+    cut = hs.client_hello.index(conn.host.encode()) + CLIENT_HELLO_CUT
+    tcp.send(up, True, hs.client_hello[:cut])
+    tcp.send(up + 80, True, hs.client_hello[cut:])
+    half = conn.ssl_ms * 500
+    tcp.send(up + half, False, hs.server_flight, gap_us=40)
+    tcp.send(up + half + 450, True, hs.client_finish)
+    tcp.send(up + conn.ssl_ms * 1000 - 150, False, hs.server_finish)
+    return up + conn.ssl_ms * 1000
+
+
+def _tcp_conversation(cap: Any, wires: list[Wire]) -> None:
+    conn = wires[0].conn
+    rtt = conn.connect_ms * 1000
+    tcp = pcapw.TcpConnection(
+        cap, (PHONE_IP, conn.client_port), (FRONT_IP, conn.port),
+        (isn("phone", conn), isn("front", conn)),
+        (_small_int(f"pcap-ipid/phone/{conn.key}", 0, 65535),
+         _small_int(f"pcap-ipid/front/{conn.key}", 0, 65535)), FRONT_TTL,
+    )  # fmt: skip
+    up = tcp.open(_us(wires[0].started), rtt)
+    if conn.tls:
+        up = _tls_setup(tcp, up, conn)
+    for seq, w in enumerate(wires, 1):
+        ex = w.ex
+        asked = _us(w.started) + w.connect_ms * 1000
+        answered = asked + (ex.send_ms + ex.wait_ms) * 1000
+        request, response = w.request_bytes(absolute=False), w.response_bytes()
+        if conn.tls:  # only the record sizes give the exchange away
+            data = pcapw.CONTENT_APPLICATION_DATA
+            label = f"{TLS_LABEL}/{w.index}"
+            request = pcapw.encrypted_record(data, seq, len(request), label + "/request")
+            response = pcapw.encrypted_record(data, seq, len(response), label + "/response")
+        tcp.send(asked, True, request)
+        if ex.wait_ms * 1000 > rtt + 1000:
+            tcp.ack(asked + rtt, False)  # the front's delayed ACK, before its answer
+        if w.resp_chunks and not conn.tls:
+            # The front flushes the gzip header chunk first: two segments to reassemble.
+            cut = len(w.response_head()) + len(b"%x\r\n\r\n" % len(w.resp_chunks[0]))
+            cut += len(w.resp_chunks[0])
+            tcp.send(answered, False, response[:cut])
+            last = tcp.send(answered + ex.receive_ms * 1000, False, response[cut:])
+        else:
+            last = tcp.send(answered, False, response, gap_us=60)
+        tcp.ack(last + 300, True)
+    end = wires[-1]
+    tcp.close_by_server(_us(end.started) + (end.total_ms + KEEPALIVE_MS) * 1000, rtt)
+
+
+def build_pcap(wires: list[Wire], records: list[Record]) -> bytes:
+    cap = pcapw.Capture(PHONE_MAC, GATEWAY_MAC, PHONE_IP)
+    _dns_lookups(cap, wires, records)
+    for key in dict.fromkeys(w.conn.key for w in wires):
+        _tcp_conversation(cap, [w for w in wires if w.conn.key == key])
+    return cap.pcap()
+
+
 # --- README ---------------------------------------------------------------------------------
+
+
+def _readme_capture_files(wires: list[Wire]) -> str:
+    """The README's paragraphs on the SAZ and the pcap."""
+    sessions = saz_sessions(wires)
+    connects = [n for n, sess in enumerate(sessions, 1) if sess.host == "Tunnel to"]
+    tls = [w for w in wires if w.conn.tls]
+    gz = next(w for w in wires if w.ex.gzip_chunked)
+    conns = list(dict.fromkeys(w.conn for w in wires))
+    return f"""- `app-session.saz`: the same session as a Fiddler {FIDDLER_VERSION} Session Archive:
+  {len(sessions)} sessions, the {len(wires)} exchanges plus, as session {connects[0]}, the
+  `CONNECT {LOGIN_HOST}:{LOGIN_PORT}` tunnel that precedes the decrypted https sessions
+  ({", ".join(str(connects[0] + 1 + i) for i in range(len(tls)))}).  Layout as Fiddler
+  writes it (see `captures/_saz_writer.py` and the SAZ files in the shared corpus):
+  `raw/NN_c.txt`, `raw/NN_m.xml`, `raw/NN_s.txt` per session, `[Content_Types].xml`,
+  `_index.htm`, the zip comment naming Fiddler.  Requests are as the phone sent them to
+  the proxy: absolute-form `GET http://{APP_HOST}:{APP_PORT}/... HTTP/1.1` for http; the
+  decrypted https sessions are written `GET https://{LOGIN_HOST}/... HTTP/1.1`, as Fiddler
+  records decrypted requests (the corpus's `CONNECT host:443` sessions are followed by
+  `GET https://host/...` ones), with `Host: {LOGIN_HOST}`.  Responses are stored as
+  transferred: entry {gz.index}'s is `Transfer-Encoding: chunked` and
+  `Content-Encoding: gzip`, so a reader must de-chunk and gunzip it to get the HAR's text.
+  `_m.xml` timers are local time `+08:00` with up to seven fractional digits, trailing
+  zeros dropped (.NET `FFFFFFF`): `ClientBeginRequest` is the HAR's `startedDateTime`,
+  `ClientDoneResponse` is `startedDateTime` plus the HAR's `time`; the timers in between
+  carry invented sub-millisecond digits.  Flags: `x-hostip` `{FRONT_IP}`, `x-clientip`
+  `{FIDDLER_CLIENT_IP}` (Fiddler, listening on IPv6 too, writes a remote IPv4 client that
+  way), `x-clientport`, `x-egressport`, `x-responsebodytransferlength` (the stored body's
+  length, .NET `N0` format), `x-serversocket` `REUSE ServerPipe#N` on reused connections.
+  There is no `x-processinfo`: Fiddler names the process only for clients on its own
+  machine, and the phone is remote.  The CONNECT session has Fiddler's reading of the
+  ClientHello after the request headers, Fiddler's own `200 Connection Established` with
+  its notes and the server certificate, `BitFlags="2100"` (decrypting tunnel, response by
+  Fiddler), `https-client-snihostname` `{LOGIN_HOST}`.
+- `app-session.pcap`: the same session as the phone's Wi-Fi would show it without the
+  proxy: a classic pcap (Ethernet link type, microsecond timestamps, snaplen 262144,
+  written with `dpkt.pcap.Writer`), {len(conns)} TCP connections and 2 DNS lookups.  First
+  the phone asks the router `{RESOLVER_IP}` for the A record of a host {DNS_LEAD_MS} ms
+  before its first request there (UDP 53; the answer, built with dnspython, has the ANSWER
+  section only: the same records and TTLs as dig-city-hosts.txt, `{APP_HOST}` through CNAME
+  `{SLB_HOST}`).  Each connection starts at its first exchange's `startedDateTime` with
+  SYN, SYN-ACK, ACK, and ends {KEEPALIVE_MS // 1000} s after its last exchange with the
+  front's FIN.  Port {APP_PORT} is plain HTTP: the requests are in origin-form
+  (`GET /path HTTP/1.1` and `Host: {APP_HOST}:{APP_PORT}`, as a client writes them without
+  a proxy) with the HAR's headers and bodies; each request's first segment is at
+  `startedDateTime` plus the HAR's connect time; the responses are byte for byte the SAZ's
+  `_s.txt`, entry {gz.index}'s split into two segments after its first chunk.  Port
+  {LOGIN_PORT} carries TLS 1.2: the ClientHello (record version 0x0301, SNI `{LOGIN_HOST}`,
+  ALPN h2 and http/1.1) is split into two segments {CLIENT_HELLO_CUT} bytes into the SNI
+  name, so a reader must reassemble it; the front answers ServerHello
+  (ECDHE-RSA-AES128-GCM-SHA256, ALPN http/1.1), Certificate, ServerKeyExchange (x25519,
+  signed rsa_pkcs1_sha256) and ServerHelloDone; then ClientKeyExchange, ChangeCipherSpec
+  and Finished both ways.  The https exchanges follow as application-data records of the
+  right sizes whose contents are pseudo-random stand-ins: their paths, headers and bodies
+  are not visible in the pcap, as in any capture without the keys.
+"""
+
+
+def _readme_capture_rows(wires: list[Wire]) -> list[tuple[str, str, str]]:
+    """The README's "invented" rows for the SAZ and the pcap."""
+    inv, gen = "invented", "this fixture (`make_henan_2022.py`)"
+    conns = list(dict.fromkeys(w.conn for w in wires))
+    hosts = list(dict.fromkeys(w.conn.host for w in wires))
+    isns = "; ".join(f"{c.client_port}->{c.port}: phone {isn('phone', c)}, "
+                     f"front {isn('front', c)}" for c in conns)  # fmt: skip
+    lookups = "; ".join(
+        f"{h}: port {_small_int('pcap-dns-port/' + h, 32768, 60999)}, "
+        f"id {_small_int('pcap-dns-id/' + h, 1, 65535)}" for h in hosts)  # fmt: skip
+    hello = client_hello()
+    hs = tls_handshake()
+    server_random = hs.server_flight[11:43]
+    _, cert = login_certificate()
+    thumb = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    gz = next(w for w in wires if w.ex.gzip_chunked)
+    return [
+        (f"entry {gz.index}'s response gzipped (nginx-style header, mtime 0, level 1) and "
+         "chunked (gzip header chunk, then the rest)", inv, gen),
+        (f"SAZ: {FIDDLER_CLIENT_IP} as x-clientip, the sub-millisecond timer digits, "
+         "the CONNECT request headers and Fiddler's notes on the tunnel", inv, gen),
+        (f"pcap: resolver and gateway {RESOLVER_IP}, phone MAC {PHONE_MAC}, gateway MAC "
+         f"{GATEWAY_MAC}, the front's TTL {FRONT_TTL}, TCP options (MSS 1460, SACK, window "
+         "scale 7) and windows, IP ids", inv, gen),
+        (f"pcap: DNS lookup source ports and ids ({lookups}); {DNS_LEAD_MS} ms lead, "
+         f"{DNS_RTT_US / 1000} ms answer time", inv, gen),
+        (f"pcap: TCP client ports = the proxied session's; initial sequence numbers "
+         f"({isns})", inv, gen),
+        ("pcap: the ClientHello's cipher suites, extensions and their order (Chrome's, "
+         "without TLS 1.3; the real WebView would offer TLS 1.3 too)", inv, gen),
+        (f"TLS client random `{hello.random.hex()}`, server random `{server_random.hex()}`, "
+         f"server session id, x25519 shares, the Finished and application-data bytes: all "
+         f"SHA-256 in counter mode over labels `{TLS_LABEL}/...`", inv, gen),
+        (f"the front's certificate: self-signed, subject and issuer `O={CERT_ORG}, "
+         f"CN={LOGIN_HOST}`, SAN `{LOGIN_HOST}`, serial `{CERT_SERIAL:X}`, valid "
+         f"{CERT_NOT_BEFORE:%Y-%m-%d %H:%M:%S} to {CERT_NOT_AFTER:%Y-%m-%d %H:%M:%S} UTC, "
+         f"SHA-1 thumbprint `{thumb}`", inv,
+         gen + "; the article shows no certificate"),
+        (f"its RSA-2048 key: primes p and q are the first probable primes (Miller-Rabin, "
+         f"fixed bases) after 1024-bit numbers drawn from labels `{TLS_LABEL}/certificate-key"
+         "/p` and `/q`; e = 65537; PKCS#1 v1.5 signatures, so the same bytes every run",
+         inv, gen),
+    ]  # fmt: skip
 
 
 def build_readme(wires: list[Wire], records: list[Record]) -> bytes:
@@ -932,8 +1489,8 @@ def build_readme(wires: list[Wire], records: list[Record]) -> bytes:
          " abbreviations); only zz-jkm is published as a host"),
         ("the other 17 `<abbr>-jkm.hnzwfw.gov.cn` host names", inv,
          gen + ", following the zz-jkm pattern"),
-        (f"scheme `http` on port {APP_PORT} (no TLS)", inv,
-         gen + "; the article names the port only"),
+        (f"port {APP_PORT} is plain (cleartext) HTTP, scheme `http`, in every file here",
+         inv, gen + f"; the article publishes the port {APP_PORT}, not its protocol"),
         (f"old address `{OLD_ZZ_IP}` (rest after `42.`)", inv, gen),
         (f"old address operator: AS{old_row[2]}, {old_row[4]}, {old_row[5]}, {old_row[6]}",
          inv, gen),
@@ -963,8 +1520,10 @@ def build_readme(wires: list[Wire], records: list[Record]) -> bytes:
          f"last-seen around {ts(PDNS_LAST)}; all counts", inv, gen),
         ("personal data: name `测**`, `FAKE-ID-410***-0000`, tokens `FAKE-...`", inv,
          gen + "; obviously fake, no real or checksum-valid ID number"),
+        *_readme_capture_rows(wires),
     ]  # fmt: skip
     table_md = "\n".join(f"| {v} | {k} | {s} |" for v, k, s in table)
+    capture_files = _readme_capture_files(wires)
     text = f"""# Henan 2022 fixture captures
 
 Generated by `captures/make_henan_2022.py`; do not edit by hand.  They reconstruct
@@ -977,7 +1536,8 @@ python captures/make_henan_2022.py [--output DIR]     # default captures/henan-2
 ```
 
 `tests/test_henan_fixtures.py` checks that a fresh run reproduces these files byte
-for byte and that mitmproxy and dnspython read them.
+for byte, that mitmproxy, dnspython, zipfile and dpkt read them, and that every file
+tells the same session.
 
 ## Files
 
@@ -990,7 +1550,7 @@ for byte and that mitmproxy and dnspython read them.
   Regular (explicit) proxy mode: `server_conn.address` is the host name and port,
   `server_conn.peername` is `{FRONT_IP}`, the https flows carry SNI `{LOGIN_HOST}`.
   Flows on one kept-alive connection share its client/server connection ids.
-- `dig-city-hosts.txt`: four `dig` runs (default output) concatenated: `{APP_HOST}`,
+{capture_files}- `dig-city-hosts.txt`: four `dig` runs (default output) concatenated: `{APP_HOST}`,
   `{LOGIN_HOST}`, `{ZZ_HOST}`, then one run with the other 17 city hosts.  `WHEN` says
   `CST`: here China Standard Time, UTC+08:00 (not US Central).  {cname_names} answer
   through a CNAME to `{SLB_HOST}`; every chain ends in `A {FRONT_IP}`.  `MSG SIZE` is
@@ -1066,6 +1626,8 @@ def generate() -> dict[str, bytes]:
     return {
         "app-session.har": build_har(wires),
         "app-session.mitm": build_mitm(wires),
+        "app-session.saz": build_saz(wires),
+        "app-session.pcap": build_pcap(wires, records),
         "dig-city-hosts.txt": build_dig(records),
         "passive-dns.jsonl": build_passive_dns(records),
         f"reverse-ip-{FRONT_IP}.txt": build_reverse_ip(records),

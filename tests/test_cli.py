@@ -91,3 +91,26 @@ def test_nothing_readable_exits_2(tmp_path):
     result = _run("analyze", str(junk))
     assert result.exit_code == 2
     assert "junk.bin" in result.stderr
+
+
+def test_map_writes_the_format_its_ending_names(tmp_path):
+    out = tmp_path / "henan.graphml"
+    result = _run("map", str(HENAN), "-q", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    import networkx as nx
+
+    graph = nx.read_graphml(out)
+    assert "address:117.160.221.251" in graph
+
+
+def test_analyze_can_write_the_map_beside_the_report(tmp_path):
+    out = tmp_path / "henan.mmd"
+    result = _run("analyze", str(HENAN), "-q", "--map", str(out))
+    assert result.exit_code == 0
+    assert out.read_text(encoding="utf-8").startswith("flowchart")
+
+
+def test_a_map_file_with_an_unknown_ending_is_a_usage_error(tmp_path):
+    result = _run("map", str(HENAN), "-o", str(tmp_path / "map.weird"))
+    assert result.exit_code == 2 and "map.weird" in result.stderr
+    assert not (tmp_path / "map.weird").exists()

@@ -20,11 +20,11 @@ from rich.console import Console
 
 from hostmap import __version__
 from hostmap.analyze import run_analyses
-from hostmap.errors import HostmapError, UsageError
+from hostmap.errors import HostmapError, OutputError, UsageError
 from hostmap.ingest import READERS
 from hostmap.model import ReadIssue, Severity
 from hostmap.pipeline import load_paths
-from hostmap.render import json_doc, text
+from hostmap.render import FORMAT_BY_SUFFIX, RENDERERS, format_for_path, json_doc, text
 from hostmap.store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -47,12 +47,18 @@ def _parse_moment(value: str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _write_atomically(path: Path, content: str) -> None:
+def _write_atomically(path: Path, content: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: no half-written report."""
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -72,6 +78,7 @@ def main() -> None:
     Start with:
       hostmap analyze captures/henan-2022       a readable report
       hostmap analyze captures/henan-2022 --json
+      hostmap map captures/henan-2022 -o map.html  an interactive map
       hostmap formats                           what hostmap can read
     """
 
@@ -91,12 +98,15 @@ def main() -> None:
 @click.option("--format", "format_name", metavar="NAME",
               help="Read every input as this format instead of detecting it "
                    "(see `hostmap formats`).")
+@click.option("--map", "map_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the infrastructure map to FILE, in the format its ending names "
+                   "(.html .dot .svg .png .gexf .graphml .mmd .md .cy.json .stix.json).")
 @click.option("--strict", is_flag=True, help="Treat any skipped record as a failure (exit 2).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str | None,
-            db: Path | None, format_name: str | None, strict: bool, quiet: bool,
-            debug: bool) -> None:
+            db: Path | None, format_name: str | None, map_file: Path | None, strict: bool,
+            quiet: bool, debug: bool) -> None:
     """Read captures and DNS records, then report endpoints, shared hosts, families, moves.
 
     PATHS are files or folders (read recursively); each file's format is
@@ -120,7 +130,11 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
-        report, problems, readable = _run(paths, moment, db, format_name, quiet, err)
+        map_format = _map_format(map_file) if map_file else None
+        report, problems, readable, graph = _run(paths, moment, db, format_name, quiet, err,
+                                                 with_graph=map_file is not None)
+        if map_file is not None and map_format is not None:
+            _write_atomically(map_file, RENDERERS[map_format](report, graph))
         rendered = json_doc.render(report) if as_json else None
         if output is not None:
             _write_atomically(output, rendered if rendered is not None else text.render(report))
@@ -147,8 +161,10 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
 
 
 def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
-         format_name: str | None, quiet: bool, err: Console) -> tuple[dict[str, Any], int, int]:
+         format_name: str | None, quiet: bool, err: Console, *, with_graph: bool = False
+         ) -> tuple[dict[str, Any], int, int, Any]:
     store = Store(db)
+    graph = None
     problems = 0
 
     def on_issue(issue: ReadIssue) -> None:
@@ -163,10 +179,14 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
                                    on_issue=on_issue)
         report = run_analyses(store, at=moment)
+        if with_graph:
+            from hostmap.graph import build_graph
+
+            graph = build_graph(store, report)
     finally:
         store.close()
     readable = sum(1 for s in summaries if not s.skipped or s.format) or (1 if db else 0)
-    return report, problems, readable
+    return report, problems, readable, graph
 
 
 class _progress:
@@ -190,6 +210,75 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.status is not None:
             self.status.stop()
+
+
+def _map_format(path: Path) -> str:
+    name = format_for_path(path)
+    if name is None or name not in RENDERERS:
+        known = ", ".join(sorted(FORMAT_BY_SUFFIX))
+        raise UsageError(f"{path}: cannot tell the map format from its ending; use one of {known}")
+    return name
+
+
+MAP_FORMATS = ("html", "dot", "svg", "png", "gexf", "graphml", "mermaid", "md", "cytoscape",
+               "stix", "json", "text")
+
+
+@main.command("map")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-f", "--format", "map_format", type=click.Choice(MAP_FORMATS),
+              help="Map format (default: from the --output ending, else mermaid).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the map to FILE (atomically) instead of standard output.")
+@click.option("--at", "at", metavar="DATE", help="Resolve host names as of DATE (as in analyze).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
+              help="Keep the observations in this DuckDB file (as in analyze).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | None,
+                at: str | None, db: Path | None, quiet: bool, debug: bool) -> None:
+    """Render the infrastructure map of the inputs: hosts, addresses, fronts, families, moves.
+
+    Nodes are endpoints, hosts, addresses, fronts, backends, operators,
+    certificates, families and places; edges say contacted, resolves-to (with
+    first/last seen), cname, fronted-by, backend-of, announced-by,
+    presents-certificate, member-of-family and names-place. Every node and
+    edge keeps the records it rests on.
+
+    \b
+    Examples:
+      hostmap map captures/henan-2022 -o henan.html      interactive page, works offline
+      hostmap map captures/henan-2022 -f dot | dot -Tsvg > henan.svg
+      hostmap map captures/henan-2022 -o henan.gexf      for Gephi (timeline included)
+      hostmap map captures/henan-2022 -o henan.stix.json
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if map_format is None:
+            map_format = _map_format(output) if output is not None else "mermaid"
+        if map_format not in RENDERERS:
+            raise UsageError(f"the {map_format} format is not available in this installation")
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
+                                                 err, with_graph=True)
+        rendered = RENDERERS[map_format](report, graph)
+        if output is not None:
+            _write_atomically(output, rendered)
+        elif isinstance(rendered, bytes):
+            sys.stdout.buffer.write(rendered)
+        else:
+            click.echo(rendered, nl=False)
+    except (HostmapError, click.BadParameter) as exc:
+        if debug:
+            raise
+        err.print(f"hostmap: error: {text.clean(exc)}")
+        sys.exit(EXIT_USAGE)
+    if not readable:
+        err.print("hostmap: error: nothing readable in the inputs")
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_PARTIAL if problems else EXIT_OK)
 
 
 @main.command()

@@ -14,9 +14,10 @@ from hostmap.store import Store
 from tests.conftest import CORPUS
 
 READER_OF_FOLDER = {"har": "har", "mitmproxy": "mitmproxy", "dig": "dig", "zone": "zone",
-                    "pdns": "passive-dns", "zeek": "zeek", "saz": "saz"}
+                    "pdns": "passive-dns", "zeek": "zeek", "saz": "saz", "pcap": "pcap"}
 # EXPECTED.md: a 0.10 dump mitmproxy cannot read; a dig run with no ANSWER section.
-NOTHING_TO_READ = {"mitmproxy-dumpfile-010.mitm", "jc-generic-dig-additional.txt"}
+NOTHING_TO_READ = {"mitmproxy-dumpfile-010.mitm", "jc-generic-dig-additional.txt",
+                   "zeek-trunc-hdr.pcap"}
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix != ".md")
 
 

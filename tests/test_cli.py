@@ -27,7 +27,7 @@ def test_formats_lists_every_reader():
     result = _run("formats", "--json")
     assert result.exit_code == 0
     listed = {f["format"] for f in json.loads(result.output)["formats"]}
-    assert listed == {r.format for r in READERS}
+    assert listed == {r.format for r in READERS} | {"mmdb", "ip2region"}
 
 
 def test_analyze_the_henan_case_states_the_findings():

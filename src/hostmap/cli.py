@@ -288,8 +288,14 @@ def formats(as_json: bool) -> None:
 
     Formats are recognised by content; the endings are only hints.
     """
+    from hostmap.enrich.address_db import ADDRESS_DATABASES
+
     rows = [{"format": r.format, "description": r.description, "suffixes": list(r.suffixes),
-             "signature": r.signature} for r in sorted(READERS, key=lambda r: r.format)]
+             "signature": r.signature, "kind": "records"}
+            for r in sorted(READERS, key=lambda r: r.format)]
+    rows += [{"format": d.format, "description": d.description, "suffixes": list(d.suffixes),
+              "signature": d.signature, "kind": "address database (looked up)"}
+             for d in sorted(ADDRESS_DATABASES, key=lambda d: d.format)]
     if as_json:
         click.echo(json_doc.render({"formats": rows}), nl=False)
         return

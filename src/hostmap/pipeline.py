@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hostmap.errors import InputError
+from hostmap.enrich.address_db import AddressDatabase, detect_address_database
+from hostmap.errors import InputError, UnknownFormat
 from hostmap.ingest import Reader, detect_format, discover, read_file, reader_named
 from hostmap.model import Provenance, ReadIssue, Severity
 from hostmap.store import Store, file_sha256
@@ -71,7 +72,13 @@ def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
                             skipped=True)
 
     try:
-        reader = forced or detect_format(path)
+        try:
+            reader = forced or detect_format(path)
+        except UnknownFormat:
+            database = None if forced else detect_address_database(path)
+            if database is None:
+                raise
+            return _open_database(store, input_id, path, database, issue)
         sha256 = file_sha256(path)
     except InputError as exc:
         return issue(f"skipped: {exc}", Severity.ERROR if explicit else Severity.WARNING)
@@ -96,3 +103,16 @@ def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
                     records=records, errors=errors, warnings=len(issues) - errors)
     return InputSummary(path=str(path), format=reader.format, records=records,
                         issues=tuple(issues))
+
+
+def _open_database(store: Store, input_id: int, path: Path, database: AddressDatabase,
+                   issue: Callable[[str, Severity, str], InputSummary]) -> InputSummary:
+    """Open an address database for look-ups; its answers join the store when asked for."""
+    try:
+        lookup = database.open(path)
+    except InputError as exc:
+        return issue(f"skipped: {exc}", Severity.ERROR, database.format)
+    store.add_lookup(input_id, lookup)
+    store.end_input(input_id, path=str(path), format=database.format, sha256=None, records=0,
+                    errors=0, warnings=0)
+    return InputSummary(path=str(path), format=database.format, records=0, issues=())

@@ -121,6 +121,12 @@ class Store:
         self._buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES}
         row = self.con.execute("SELECT coalesce(max(input_id), 0) FROM inputs").fetchone()
         self._next_input = (row[0] if row else 0) + 1
+        self.lookups: list[tuple[int, Any]] = []
+        """Open address databases (input id, AddressLookup), asked by the operators analysis."""
+
+    def add_lookup(self, input_id: int, lookup: Any) -> None:
+        """Keep an open address database for look-ups (closed with the store)."""
+        self.lookups.append((input_id, lookup))
 
     # -- loading -------------------------------------------------------------
 
@@ -219,4 +225,7 @@ class Store:
 
     def close(self) -> None:
         self.flush()
+        for _, lookup in self.lookups:
+            lookup.close()
+        self.lookups.clear()
         self.con.close()

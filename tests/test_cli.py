@@ -114,3 +114,34 @@ def test_a_map_file_with_an_unknown_ending_is_a_usage_error(tmp_path):
     result = _run("map", str(HENAN), "-o", str(tmp_path / "map.weird"))
     assert result.exit_code == 2 and "map.weird" in result.stderr
     assert not (tmp_path / "map.weird").exists()
+
+
+def test_a_case_database_is_queried_and_not_loaded_twice(tmp_path):
+    db = tmp_path / "case.duckdb"
+    assert _run("analyze", str(HENAN), "-q", "--db", str(db), "-o", str(tmp_path / "r.txt")
+                ).exit_code == 0
+    first = _run("query", str(db), "SELECT count(*) AS n FROM resolution", "--json")
+    assert first.exit_code == 0
+    _run("analyze", str(HENAN), "-q", "--db", str(db), "-o", str(tmp_path / "r.txt"))
+    again = _run("query", str(db), "SELECT count(*) AS n FROM resolution", "--json")
+    assert json.loads(again.output) == json.loads(first.output) and json.loads(first.output)["n"]
+
+
+def test_a_bad_query_is_one_line_and_exit_2(tmp_path):
+    db = tmp_path / "case.duckdb"
+    _run("analyze", str(HENAN), "-q", "--db", str(db), "-o", str(tmp_path / "r.txt"))
+    result = _run("query", str(db), "SELEC nothing")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_export_writes_every_table_as_parquet(tmp_path):
+    result = _run("export", str(HENAN), "-q", "--parquet", str(tmp_path / "pq"))
+    assert result.exit_code == 0
+    import duckdb
+
+    names = sorted(p.stem for p in (tmp_path / "pq").iterdir())
+    assert names == sorted(["inputs", "http", "reference", "resolution", "address_info",
+                            "certificate", "issue"])
+    [(count,)] = duckdb.sql(f"SELECT count(*) FROM '{tmp_path / 'pq' / 'http.parquet'}'"
+                            ).fetchall()
+    assert count > 0

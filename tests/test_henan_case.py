@@ -121,3 +121,24 @@ def test_f5_the_front_is_a_load_balancer_for_the_city_family_with_its_signals(he
     assert len(front["backends"]) >= 2
     [finding] = [f for f in henan_report["findings"] if f["kind"] == "front"]
     assert "load-balancer" in finding["text"] and "{}-jkm.hnzwfw.gov.cn" in finding["text"]
+
+
+def _capture_facts(report: dict[str, Any]) -> dict[str, Any]:
+    """What must not depend on which tool recorded the session (request counts may: a SAZ
+    also holds the CONNECT tunnel, a pcap sees one TLS connection where a proxy saw four
+    requests)."""
+    facts = _facts(report)
+    facts["endpoints"] = sorted((e["scheme"], e["host"], e["port"], tuple(e["server_addresses"]))
+                                for e in report["endpoints"])
+    facts["findings"] = sorted(f["kind"] for f in report["findings"])
+    facts["fronts"] = sorted((f["address"], f["verdict"]) for f in report["fronts"])
+    return facts
+
+
+def test_har_mitmproxy_saz_and_pcap_of_one_session_give_the_same_map(henan_dir):
+    dns = [henan_dir / name for name in DNS_FILES]
+    facts = {name: _capture_facts(_report([henan_dir / f"app-session.{name}", *dns]))
+             for name in ("har", "mitm", "saz", "pcap")}
+    for name in ("mitm", "saz", "pcap"):
+        assert facts[name] == facts["har"], name
+    assert ("http", "yshb.hnzwfw.gov.cn", 7777, ("117.160.221.251",)) in facts["har"]["endpoints"]

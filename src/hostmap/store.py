@@ -214,6 +214,26 @@ class Store:
         self.con.execute(f"INSERT INTO {table} SELECT {select} FROM batch")
         rows.clear()
 
+    # -- exporting -------------------------------------------------------------
+
+    TABLES = tuple(_TABLES)
+    """The documented tables, in the order above."""
+
+    def export_parquet(self, folder: Path) -> list[Path]:
+        """Write every table as `<folder>/<table>.parquet` (for Spark and other engines)."""
+        self.flush()
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table in _TABLES:
+            target = folder / f"{table}.parquet"
+            # UHUGEINT has no Parquet type: numbers leave as decimal text, readable anywhere.
+            columns = ", ".join(f"{name}::VARCHAR AS {name}" if kind == "UHUGEINT" else name
+                                for name, kind in _TABLES[table])
+            self.con.execute(f"COPY (SELECT {columns} FROM {table}) TO ? (FORMAT parquet)",
+                             [str(target)])
+            written.append(target)
+        return written
+
     # -- querying --------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:

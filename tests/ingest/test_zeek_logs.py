@@ -196,7 +196,7 @@ def test_zat_json_ssl_log_shows_one_front_end_for_three_names(corpus_dir: Path) 
 def test_zat_conn_logs_count_services_and_skip_multicast(corpus_dir: Path) -> None:
     found = exchanges(corpus_dir / "zeek" / "zat-conn.log")
     schemes = Counter(e.scheme for e in found)
-    assert (schemes["http"], schemes["ssl"], schemes["dns"], schemes["dhcp"]) == (67, 37, 8, 2)
+    assert (schemes["http"], schemes["https"], schemes["dns"], schemes["dhcp"]) == (67, 37, 8, 2)
     assert len({e.server_address for e in found}) == 245 - 1
     assert "239.255.255.250" not in {e.server_address for e in found}
     json_found = exchanges(corpus_dir / "zeek" / "zat-json-conn.log")
@@ -306,7 +306,7 @@ def test_header_blocks_with_other_separators_and_multicast_skipped() -> None:
     found, issues = read(DATA / "good" / "two-blocks-conn.log")
     assert issues == []
     assert [(e.scheme, e.server_address, e.port) for e in found] == [  # type: ignore[attr-defined]
-        ("ssl", "198.51.100.20", 443),
+        ("https", "198.51.100.20", 443),
         ("dhcp", "255.255.255.255", 67),
         ("tcp", "2001:db8::443", 8443),  # '~' is that block's unset marker
     ]

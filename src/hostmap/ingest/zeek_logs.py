@@ -31,7 +31,8 @@ are "line N" (1-based physical lines).
   never equals a SHA-256, so it only matches itself.  Older logs carry just a
   file id: those certificates are skipped, with one WARNING for the file.
 - conn: an `HttpExchange` per connection (scheme: the first confirmed
-  service, else proto), so every responder address and port is known.
+  service, else proto; "ssl" becomes "https"), so every responder address and port is
+  known.
   Multicast responders (224.0.0.0/4, ff00::/8: mDNS, LLMNR, SSDP) are skipped
   silently; broadcast ones are kept (a log cannot tell x.y.z.255 from a host).
 
@@ -70,6 +71,8 @@ from hostmap.model import (
 )
 
 __all__ = ["ZeekLogsReader", "reader"]
+
+_SERVICE_SCHEMES = {"ssl": "https"}
 
 Record = Mapping[str, Any]
 
@@ -267,7 +270,10 @@ def _conn(record: Record, at: Provenance, when: datetime | None) -> Iterator[Obs
         return
     # Zeek 6.1+ lists services whose analyzer failed with a leading '-'.
     services = [s.strip() for s in _list(record, "service") if not s.startswith("-")]
-    yield _exchange(record, at, when, services[0] if services else _required(record, "proto"))
+    scheme = services[0] if services else _required(record, "proto")
+    # Zeek names TLS "ssl"; calling it https lets a connection and its ssl.log record meet
+    # as one endpoint.
+    yield _exchange(record, at, when, _SERVICE_SCHEMES.get(scheme, scheme))
 
 
 _Builder = Callable[[Record, Provenance, datetime | None], Iterator[Any]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import ipaddress
 import struct
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from hostmap.errors import MalformedInput, TruncatedInput
-from hostmap.ingest import _ip, _tcp, pcap
+from hostmap.ingest import _bodies, _http1, _ip, _tcp, har, pcap
 from hostmap.ingest.pcap import PcapReader, reader
 from hostmap.model import (
     Certificate,
@@ -557,6 +558,187 @@ def test_a_gap_longer_than_the_limit_is_reported_and_reading_goes_on(
     [gap] = issues(items)
     assert "missing segment" in gap.message and gap.severity is Severity.WARNING
     assert facts(items) == {("a.example", "A", "192.0.2.7")}
+
+
+# --- URLs in HTTP response bodies ----------------------------------------------------------
+
+
+def chunked(body: bytes, size: int) -> bytes:
+    """`body` in the chunked transfer coding, `size` bytes a chunk."""
+    chunks = [body[start : start + size] for start in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+
+
+def get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: api.example.cn\r\n\r\n".encode()
+
+
+def test_chunked_gzip_json_response_gives_its_body_urls(tmp_path: Path) -> None:
+    document = b'{"cities":[{"name":"x","url":"https:\\/\\/city.example.cn\\/x"}],"pad":"'
+    body = gzip.compress(document + b"p" * 3000 + b'"}')
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
+        b"Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n" + chunked(body, 10)
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, get("/cities"))]
+    frames += [*session.send(False, response, pieces=5), *session.close()]
+    items = read(write_pcap(tmp_path / "cities.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert "https://city.example.cn/x" in exchange.body_urls
+    assert (exchange.path, exchange.status) == ("/cities", 200)
+    assert exchange.provenance.locator == "frame 4"  # still the request's frame
+    assert issues(items) == []
+
+
+def test_binary_response_is_not_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    codings: list[str] = []
+    real_decoder = _bodies.decoder
+
+    def spy(coding: str) -> _bodies.Decode | None:
+        codings.append(coding)
+        return real_decoder(coding)
+
+    monkeypatch.setattr(_bodies, "decoder", spy)
+    # Not gzip at all: decoding it would be a warning, and the URL would be found as text.
+    body = b"\x89PNG\r\n\x1a\n https://never.example/y " + bytes(range(256))
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, get("/qrcode"))]
+    frames += [*session.send(False, response, pieces=3), *session.close()]
+    items = read(write_pcap(tmp_path / "png.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert (exchange.status, exchange.body_urls) == (200, ())
+    assert codings == []
+    assert issues(items) == []
+
+
+def test_body_urls_stay_with_their_response_on_a_keep_alive_connection(tmp_path: Path) -> None:
+    requests = get("/a.html") + get("/b.png") + get("/c.js")
+    html = b'<a href="http://one.example.cn/">one</a>'
+    script = b'fetch("https://three.example.cn/api")'
+    responses = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked(html, 7)
+        + b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 22\r\n\r\n"
+        + b"https://two.example.cn"
+        + b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\n"
+        + f"Content-Length: {len(script)}\r\n\r\n".encode()
+        + script
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, requests)]
+    frames += [*session.send(False, responses, pieces=4), *session.close()]
+    items = read(write_pcap(tmp_path / "keep-alive.pcap", frames))
+
+    assert [(x.path, x.body_urls) for x in exchanges(items)] == [
+        ("/a.html", ("http://one.example.cn/",)),
+        ("/b.png", ()),
+        ("/c.js", ("https://three.example.cn/api",)),
+    ]
+
+
+def test_body_is_decoded_only_up_to_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http1, "MAX_BODY_CHARS", 4096)
+    kept: list[int] = []
+    real_feed = _bodies.Body.feed
+
+    def feed(self: _bodies.Body, piece: bytes) -> None:
+        real_feed(self, piece)
+        kept.append(len(self.data))
+
+    monkeypatch.setattr(_bodies.Body, "feed", feed)
+    text = b"https://first.example.cn/a " + b"a" * 2**20 + b" https://late.example.cn/"
+    body = gzip.compress(text)
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, get("/bomb"))]
+    frames += [*session.send(False, response, pieces=4), *session.close()]
+    items = read(write_pcap(tmp_path / "bomb.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert exchange.body_urls == ("https://first.example.cn/a",)
+    assert kept and max(kept) <= 4096
+    assert issues(items) == []
+
+
+def test_body_that_is_not_valid_gzip_is_a_warning_and_its_start_is_searched(
+    tmp_path: Path,
+) -> None:
+    # Hex digests hardly compress: the body spans several of the batches h11 is read in.
+    filler = b"".join(hashlib.sha256(b"%d" % n).hexdigest().encode() for n in range(3000))
+    body = gzip.compress(b"see https://ok.example.cn/ " + filler)
+    assert len(body) > 2 * _http1._BODY_BATCH
+    broken = body[:-8] + bytes(8)  # a wrong CRC-32 and length: zlib notices at the end
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(broken)}\r\n\r\n".encode()
+        + broken
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, get("/broken"))]
+    frames += [*session.send(False, response, pieces=60), *session.close()]
+    items = read(write_pcap(tmp_path / "broken.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert (exchange.status, exchange.body_urls) == (200, ("https://ok.example.cn/",))
+    [issue] = issues(items)
+    assert issue.severity is Severity.WARNING and "not valid gzip" in issue.message
+
+
+def test_unknown_content_encoding_is_a_warning_and_not_searched(tmp_path: Path) -> None:
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: compress\r\n"
+        b"Content-Length: 24\r\n\r\nhttps://never.example/x "
+    )
+    session = Session()
+    frames = [*session.handshake(), *session.send(True, get("/lzw"))]
+    frames += [*session.send(False, response), *session.close()]
+    items = read(write_pcap(tmp_path / "lzw.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert exchange.body_urls == ()
+    [issue] = issues(items)
+    assert issue.severity is Severity.WARNING and "'compress'" in issue.message
+
+
+def test_body_cut_by_the_end_of_the_capture_is_searched_as_far_as_it_goes(tmp_path: Path) -> None:
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n"
+        b'<a href="https://partial.example.cn/x">'
+    )
+    session = Session()
+    frames = [
+        *session.handshake(),
+        *session.send(True, get("/cut")),
+        *session.send(False, response),
+    ]
+    items = read(write_pcap(tmp_path / "cut.pcap", frames))
+
+    [exchange] = exchanges(items)
+    assert (exchange.status, exchange.body_urls) == (200, ("https://partial.example.cn/x",))
+
+
+def test_henan_pcap_gives_the_city_urls_the_har_gives(henan_dir: Path) -> None:
+    from_har = [x for x in har.reader.read(henan_dir / "app-session.har")]
+    [cities] = [x for x in exchanges(from_har) if x.provenance.locator == "entry 5"]
+    assert len(cities.body_urls) == 6  # the health-code pages of 6 cities
+
+    from_pcap = exchanges(list(pcap.reader.read(henan_dir / "app-session.pcap")))
+    [same] = [x for x in from_pcap if (x.method, x.path) == (cities.method, cities.path)]
+    assert set(same.body_urls) == set(cities.body_urls)
 
 
 # --- TLS ------------------------------------------------------------------------------------

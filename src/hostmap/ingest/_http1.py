@@ -17,11 +17,24 @@ direction gets its own:
   zeek-wikipedia.pcap): after each complete message a new h11 connection
   takes over the bytes already received.
 
-Bodies pass through h11 as Data events and are dropped, so memory is the
-largest head (`MAX_HTTP_HEAD`).  Requests and responses are paired in order.
-An exchange is yielded when its response head arrives (status, headers,
-Location), or without a response when the connection ends.  After CONNECT
-or an Upgrade the stream is no longer HTTP and is not read further.  Host is
+Request bodies, and the bodies of responses that are not text-like, pass
+through h11 as Data events and are dropped without being looked at.  A
+text-like response body (`is_text_media_type`; not to HEAD, not 204 or 304)
+is decoded as the SAZ reader decodes one (`_bodies`: h11 undoes the chunked
+transfer coding, then gzip, deflate, br or zstd), keeping at most
+`MAX_BODY_CHARS` decoded bytes, and searched for URLs (`body_urls`) as UTF-8.
+Memory per connection is thus the largest head (`MAX_HTTP_HEAD`), the body
+bytes h11 holds unparsed (`_BODY_BATCH`) and one decoded body up to the cap
+(with its decompressor's window).
+A Content-Encoding that is not read, or a body that is not valid in its
+coding, is a WARNING; what the pieces before the error decoded to is still
+searched (h11 gives a body in pieces of about `_BODY_BATCH` bytes).
+
+Requests and responses are paired in order.  An exchange is yielded when its
+response head arrives (status, headers, Location) or, for a body that is
+searched, when the body ends, reaches the cap or is cut by the end of the
+connection; without a response when the connection ends.  After CONNECT or
+an Upgrade the stream is no longer HTTP and is not read further.  Host is
 the Host header without its port (or the host of an absolute-form target,
 RFC 9112 §3.2.2), else the server address; the port and server address are
 those the connection went to.
@@ -37,8 +50,10 @@ from urllib.parse import urljoin, urlsplit
 
 import h11
 
+from hostmap.ingest._bodies import Body, text_body
 from hostmap.ingest._capture_file import Frame, Locate
 from hostmap.ingest._reader import ReadItem
+from hostmap.ingest.har import MAX_BODY_CHARS, find_urls
 from hostmap.model import HttpExchange, ReadIssue, Severity
 
 __all__ = ["MAX_HTTP_HEAD", "HttpConversation"]
@@ -60,6 +75,15 @@ class _Request:
     """CONNECT or Upgrade: after its response the stream is not HTTP any more."""
 
 
+@dataclass(slots=True)
+class _Answered:
+    """A request whose response head arrived and whose text-like body is being searched."""
+
+    request: _Request
+    response: h11.Response
+    body: Body
+
+
 class HttpConversation:
     """The requests and responses of one connection (see the module docstring)."""
 
@@ -75,6 +99,8 @@ class HttpConversation:
         self._unread = [0, 0]
         """Body bytes given to h11 and not yet parsed: client's, server's."""
         self._last_frame: Frame | None = None
+        self._answered: _Answered | None = None
+        """The exchange held back until its response body ends (at most one at a time)."""
 
     @property
     def wants_client(self) -> bool:
@@ -130,6 +156,8 @@ class HttpConversation:
 
     def close(self) -> list[ReadItem]:
         items = self._read_responses(self._last_frame) if self._last_frame else []
+        if self._last_frame is not None:
+            items += self._release(self._last_frame)  # a body cut by the end of the stream
         pending, self._pending = self._pending, deque()
         return items + [self._exchange(request, None) for request in pending]
 
@@ -145,12 +173,26 @@ class HttpConversation:
                 event = self._responses.next_event()
                 if event in (h11.NEED_DATA, h11.PAUSED):
                     break
-                if _is_final(event) and self._pending:
+                if isinstance(event, h11.Data):
+                    answered = self._answered
+                    if answered is not None:  # else a body that is not searched: dropped
+                        answered.body.feed(event.data)
+                        if answered.body.done:
+                            items += self._release(frame)
+                elif _is_final(event) and self._pending:
+                    items += self._release(frame)
                     request = self._pending.popleft()
-                    items.append(self._exchange(request, event))
+                    if (
+                        isinstance(event, h11.Response)
+                        and (body := self._body(request, event, frame, items)) is not None
+                    ):
+                        self._answered = _Answered(request, event, body)
+                    else:
+                        items.append(self._exchange(request, event))
                     if request.switches:
                         self._responses = None
                 elif isinstance(event, h11.EndOfMessage):
+                    items += self._release(frame)
                     self._asked, self._unasked_bytes = False, 0
                     self._responses = _next_cycle(self._responses, h11.CLIENT)
                     self._ask()
@@ -158,9 +200,44 @@ class HttpConversation:
                     self._responses = None
         except h11.RemoteProtocolError as exc:
             self._responses = None
+            items += self._release(frame)
             items.append(self._issue(frame, f"HTTP response: {exc}"))
         except h11.LocalProtocolError:  # h11 refused the re-sent request
             self._responses = None
+        if self._responses is None:
+            items += self._release(frame)
+        return items
+
+    def _body(
+        self, request: _Request, response: h11.Response, frame: Frame, issues: list[ReadItem]
+    ) -> Body | None:
+        """The body to search for URLs, or None when it is not decoded (see the docstring).
+
+        A Content-Encoding that cannot be decoded adds a warning to `issues`.
+        """
+        if request.switches or request.event.method == b"HEAD":
+            return None
+        content_type = _header(response, b"content-type")
+        if content_type is None or response.status_code in (204, 304):
+            return None
+        coding = _header(response, b"content-encoding")
+        warnings: list[str] = []
+        body = text_body(
+            _text(content_type), None if coding is None else _text(coding), MAX_BODY_CHARS, warnings
+        )
+        issues += (self._issue(frame, f"HTTP response: {text}") for text in warnings)
+        return body
+
+    def _release(self, frame: Frame) -> list[ReadItem]:
+        """The held-back exchange, with the URLs its body gave so far (nothing if none is held)."""
+        answered, self._answered = self._answered, None
+        if answered is None:
+            return []
+        body = answered.body
+        urls = find_urls(body.data.decode("utf-8", errors="replace")) if body.data else ()
+        items: list[ReadItem] = [self._exchange(answered.request, answered.response, urls)]
+        if body.problem:
+            items.append(self._issue(frame, f"HTTP response: {body.problem}"))
         return items
 
     def _ask(self) -> None:
@@ -181,7 +258,10 @@ class HttpConversation:
         self._asked = True
 
     def _exchange(
-        self, request: _Request, response: h11.Response | h11.InformationalResponse | None
+        self,
+        request: _Request,
+        response: h11.Response | h11.InformationalResponse | None,
+        body_urls: tuple[str, ...] = (),
     ) -> HttpExchange:
         event = request.event
         target, authority = _text(event.target), _text(_header(event, b"host") or b"")
@@ -209,6 +289,7 @@ class HttpConversation:
             request_headers=_headers(event),
             response_headers=response_headers,
             redirect_url=_redirect(authority or self._address, path, location),
+            body_urls=body_urls,
         )
 
 
@@ -235,8 +316,9 @@ def _next_cycle(
 def _is_in_body(connection: h11.Connection, data: bytes, unread: list[int], side: int) -> bool:
     """Whether `data` went into a message body and can wait with h11, unparsed.
 
-    Bodies are dropped anyway; asking h11 for events once per `_BODY_BATCH`
-    bytes rather than once a segment is what keeps HTTP downloads fast.
+    Most bodies are dropped, and the searched ones are decoded as well in
+    batches; asking h11 for events once per `_BODY_BATCH` bytes rather than
+    once a segment is what keeps HTTP downloads fast.
     """
     if connection.their_state is not h11.SEND_BODY:
         unread[side] = 0
@@ -255,7 +337,7 @@ def _is_final(event: object) -> TypeGuard[h11.Response | h11.InformationalRespon
     return isinstance(event, h11.Response)
 
 
-def _header(event: h11.Request, name: bytes) -> bytes | None:
+def _header(event: h11.Request | h11.Response, name: bytes) -> bytes | None:
     return next((value for key, value in event.headers if key == name), None)
 
 

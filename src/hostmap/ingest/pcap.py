@@ -25,7 +25,8 @@ segment it needed).  What the frames give:
   and neither do LLMNR (5355) and NetBIOS (137): they name hosts of the
   local network, not the servers an app talks to.
 - TLS ClientHello SNI and TLS 1.2 server certificates (`_tls`), HTTP/1.x
-  requests with their responses (`_http1`), and one "tcp" exchange for every
+  requests with their responses and the URLs in text-like response bodies,
+  decoded as in the SAZ reader (`_http1`), and one "tcp" exchange for every
   other connection whose handshake was seen (`_tcp`).
 - UDP to or from port 443 (QUIC) is counted and named in one WARNING: its
   SNI sits in Initial packets that would need decrypting.  Cleartext HTTP/2

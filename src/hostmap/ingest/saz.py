@@ -57,18 +57,10 @@ from xml.etree import ElementTree
 import h11
 
 from hostmap.errors import MalformedInput
+from hostmap.ingest._bodies import text_body
 from hostmap.ingest._reader import ReadItem
-from hostmap.ingest.har import find_urls, is_text_media_type
+from hostmap.ingest.har import find_urls
 from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
-
-try:
-    import brotli  # type: ignore[import-untyped]
-except ImportError:  # pragma: no cover - mitmproxy depends on it
-    brotli = None
-try:
-    import zstandard
-except ImportError:  # pragma: no cover - mitmproxy depends on it
-    zstandard = None  # type: ignore[assignment]
 
 __all__ = ["MAX_BODY_BYTES", "MAX_MEMBER_BYTES", "SazReader", "reader"]
 
@@ -84,15 +76,7 @@ _SESSION_MEMBER = re.compile(r"raw/(\d+)_(c\.txt|s\.txt|m\.xml)", re.IGNORECASE)
 _HEAD_MEMBER = re.compile(rb"raw/\d+_[csm]\.(?:txt|xml)")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError)
-_DECODE_ERRORS: tuple[type[Exception], ...] = (
-    (zlib.error,)
-    + ((brotli.error,) if brotli is not None else ())
-    + ((zstandard.ZstdError,) if zstandard is not None else ())
-)
-
 _T = TypeVar("_T")
-_Decode = Callable[[bytes, int], bytes]
-"""Decode the next piece of a body, returning at most about `limit` bytes."""
 
 
 class SazReader:
@@ -343,12 +327,14 @@ def _parse_response(
         for event in _events(connection, chunks):
             if isinstance(event, h11.Response):
                 result.status, result.headers = event.status_code, _pairs(event)
-                body = _body_for(result.headers, warnings)
+                content_type = _header(result.headers, "content-type")
+                coding = _header(result.headers, "content-encoding")
+                body = text_body(content_type, coding, MAX_BODY_BYTES, warnings)
                 if body is None:
                     return result
             elif isinstance(event, h11.Data) and body is not None:
                 body.feed(event.data)
-                if body.full or body.problem:
+                if body.done:
                     break
     except h11.RemoteProtocolError as exc:
         if result.status is None:
@@ -364,84 +350,6 @@ def _parse_response(
         if body.problem:
             warnings.append(body.problem)
     return result
-
-
-def _body_for(headers: tuple[tuple[str, str], ...], warnings: list[str]) -> _Body | None:
-    """A body to search, for text-like responses in a coding that can be decoded."""
-    if not is_text_media_type(_header(headers, "content-type")):
-        return None
-    coding = (_header(headers, "content-encoding") or "identity").strip().lower()
-    decode = _decoder(coding)
-    if decode is None:
-        warnings.append(f"Content-Encoding {coding!r} is not decoded; body not searched")
-        return None
-    return _Body(decode, coding)
-
-
-class _Body:
-    """A response body decoded up to MAX_BODY_BYTES; nothing past that is kept."""
-
-    def __init__(self, decode: _Decode, coding: str) -> None:
-        self._decode, self._coding = decode, coding
-        self.data = bytearray()
-        self.full = False
-        self.problem: str | None = None
-
-    def feed(self, piece: bytes) -> None:
-        room = MAX_BODY_BYTES - len(self.data)
-        try:
-            out = self._decode(piece, room + 1)
-        except _DECODE_ERRORS as exc:
-            self.problem = f"response body is not valid {self._coding} ({exc}); partly searched"
-            return
-        self.data += out[:room]
-        self.full = len(out) > room
-
-
-def _decoder(coding: str) -> _Decode | None:
-    if coding in ("identity", ""):
-        return lambda data, limit: data[:limit]
-    if coding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
-    if coding == "deflate":
-        return _deflate()
-    # brotli 1.1 and zstandard take no output limit: feed them small slices.  An
-    # 8-byte slice cannot hold two brotli meta-blocks (16 MiB each, RFC 7932 §9.2);
-    # a zstd block is at most 128 KiB from 4 bytes up (RFC 8878 §3.1.1.2), 8 MiB per 256.
-    if coding == "br" and brotli is not None:
-        return _sliced(brotli.Decompressor().process, 8)
-    if coding == "zstd" and zstandard is not None:
-        # RFC 9659: a zstd content coding uses a window of at most 8 MiB.
-        decompressor = zstandard.ZstdDecompressor(max_window_size=2**23).decompressobj()
-        return _sliced(decompressor.decompress, 256)
-    return None
-
-
-def _deflate() -> _Decode:
-    """RFC 9110 §8.4.1.2 "deflate" is a zlib stream; old IIS sent bare deflate instead."""
-    chosen: list[_Decode] = []
-
-    def decode(data: bytes, limit: int) -> bytes:
-        if not chosen:
-            if not data:
-                return b""
-            zlib_header = data[0] & 0x0F == 8  # CMF: compression method 8
-            chosen.append(zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -15).decompress)
-        return chosen[0](data, limit)
-
-    return decode
-
-
-def _sliced(process: Callable[[bytes], bytes], step: int) -> _Decode:
-    def decode(data: bytes, limit: int) -> bytes:
-        out = bytearray()
-        for start in range(0, len(data), step):
-            out += process(data[start : start + step])
-            if len(out) >= limit:
-                break
-        return bytes(out)
-
-    return decode
 
 
 def _pairs(message: h11.Request | h11.Response) -> tuple[tuple[str, str], ...]:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
 
     try:
-        with _progress(quiet, err) as on_progress:
+        with _progress(quiet, err, paths) as on_progress:
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
                                    on_issue=on_issue)
         report = run_analyses(store, at=moment)
@@ -191,26 +192,59 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
 
 
 class _progress:
-    """A rich status line on stderr while files are read (only on a terminal)."""
+    """A rich progress bar on stderr while files are read (only on a terminal, not --quiet).
 
-    def __init__(self, quiet: bool, err: Console) -> None:
+    The bar advances by bytes as each file is finished; while a file is being
+    read, the line shows its name, the records so far and the rate.
+    """
+
+    def __init__(self, quiet: bool, err: Console, paths: tuple[Path, ...]) -> None:
         self.enabled = not quiet and err.is_terminal
         self.err = err
-        self.status: Any = None
+        self.paths = paths
+        self.progress: Any = None
 
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        self.status = self.err.status("reading…")
-        self.status.start()
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        def update(path: str, records: int) -> None:
-            self.status.update(f"reading {text.clean(path)}: {records:,} records")
+        from hostmap.ingest import discover
+
+        sizes = {str(p): p.stat().st_size for p, _ in discover(self.paths) if p.is_file()}
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 DownloadColumn(), TextColumn("{task.fields[rate]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=self.err, transient=True)
+        task = self.progress.add_task("reading", total=sum(sizes.values()) or 1, rate="")
+        self.progress.start()
+        started = time.monotonic()
+        total_records = 0
+
+        def update(path: str, records: int, done: bool) -> None:
+            nonlocal total_records
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = f"{(total_records + records) / elapsed:,.0f} records/s"
+            name = Path(path).name
+            if done:
+                total_records += records
+                self.progress.update(task, advance=sizes.get(path, 0), rate=rate,
+                                     description=f"read {text.clean(name)}")
+            else:
+                self.progress.update(task, rate=rate, description=(
+                    f"reading {text.clean(name)}: {records:,} records"))
         return update
 
     def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _map_format(path: Path) -> str:

@@ -31,8 +31,9 @@ class InputSummary:
         return sum(1 for i in self.issues if i.severity is Severity.ERROR)
 
 
-ProgressCallback = Callable[[str, int], None]
-"""Called as (path, records read so far) while a file is read."""
+ProgressCallback = Callable[[str, int, bool], None]
+"""Called as (path, records read so far, file finished) while files are read: every 1,000
+records and once when each file is done."""
 
 
 def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
@@ -97,7 +98,9 @@ def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
         else:
             records += 1
             if on_progress and records % 1000 == 0:
-                on_progress(str(path), records)
+                on_progress(str(path), records, False)
+    if on_progress:
+        on_progress(str(path), records, True)
     errors = sum(1 for i in issues if i.severity is Severity.ERROR)
     store.end_input(input_id, path=str(path), format=reader.format, sha256=sha256,
                     records=records, errors=errors, warnings=len(issues) - errors)

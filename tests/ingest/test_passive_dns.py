@@ -208,3 +208,35 @@ def test_sniff_claims_hand_made_exports_and_the_other_readers_do_not(path: Path)
 )
 def test_sniff_rejects_files_of_other_formats(path: Path) -> None:
     assert reader.sniff(head(path), path) <= 0
+
+
+SAF_RECORD = (
+    '{"obj":{"count":2,"time_first":1654000000,"time_last":1655000000,'
+    '"rrname":"www.example.com.","rrtype":"A","rdata":["192.0.2.1"]}}\n'
+)
+
+
+def test_dnsdb_stream_that_succeeded_reads_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "saf.jsonl"
+    path.write_text('{"cond":"begin"}\n' + SAF_RECORD + '{"cond":"succeeded"}\n')
+    items = list(reader.read(path))
+    assert [type(i) for i in items] == [Resolution]
+    assert reader.sniff(path.read_bytes(), path) >= 0.9
+
+
+def test_dnsdb_stream_without_a_final_condition_warns_it_may_be_incomplete(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"cond":"begin"}\n' + SAF_RECORD)
+    issues = [i for i in reader.read(path) if isinstance(i, ReadIssue)]
+    assert [(i.severity, i.provenance.locator) for i in issues] == [(Severity.WARNING, "line 2")]
+    assert "succeeded" in issues[0].message
+
+
+def test_dnsdb_failed_condition_is_an_error_issue(tmp_path: Path) -> None:
+    path = tmp_path / "failed.jsonl"
+    path.write_text('{"cond":"begin"}\n' + SAF_RECORD + '{"cond":"failed","msg":"timeout"}\n')
+    [issue] = [i for i in reader.read(path) if isinstance(i, ReadIssue)]
+    assert issue.severity is Severity.ERROR and "timeout" in issue.message
+    assert issue.provenance.locator == "line 3"

@@ -14,12 +14,16 @@ from hostmap.errors import InputError, UnknownFormat
 from hostmap.ingest import (
     address_table,
     dig_output,
+    hackertarget,
     har,
+    ip138_page,
     mitmproxy_flows,
     passive_dns,
     pcap,
+    rapid7_fdns,
     reverse_ip,
     saz,
+    securitytrails,
     zeek_logs,
     zone_file,
 )
@@ -40,12 +44,16 @@ __all__ = [
 READERS: list[Reader] = [
     address_table.reader,
     dig_output.reader,
+    hackertarget.reader,
     har.reader,
+    ip138_page.reader,
     mitmproxy_flows.reader,
     passive_dns.reader,
     pcap.reader,
+    rapid7_fdns.reader,
     reverse_ip.reader,
     saz.reader,
+    securitytrails.reader,
     zeek_logs.reader,
     zone_file.reader,
 ]

@@ -58,6 +58,7 @@ RENDERERS: dict[str, Renderer] = {
     "dot": _lazy("dot", "dot"),
     "gexf": _lazy("gexf", "gexf"),
     "graphml": _lazy("graphml", "graphml"),
+    "html": _lazy("html", "html_page"),
     "json": lambda report, graph: json_doc.render(report),
     "md": _lazy("md", "markdown"),
     "mermaid": _lazy("mermaid", "mermaid"),
@@ -83,7 +84,7 @@ FORMAT_BY_SUFFIX = {
     ".svg": "svg",
     ".txt": "text",
 }
-"""Output file endings and the format each one means ("html" has no renderer yet)."""
+"""Output file endings and the format each one means."""
 
 
 def format_for_path(path: str | PurePath) -> str | None:

@@ -1,0 +1,159 @@
+"""The map as one interactive HTML page that works opened from disk, with no network.
+
+The page inlines everything it needs: the vendored Cytoscape.js
+(`hostmap/data/vendor/`, see VENDOR.md there), the page's own script and
+style (`hostmap/data/map.js`, `map.css`) and the map itself as Cytoscape.js
+elements (`hostmap.render.cytoscape`) in a `<script type="application/json"
+id="hostmap-data">` block.  A Content-Security-Policy meta tag allows inline
+script and style and `data:` images only, so the page can load nothing.
+
+What the page shows: nodes coloured by kind and front verdict, with each
+front (its address and backends) and each host family drawn inside a
+compound box; a search box (`#search`); a side panel (`#details`) with the
+clicked node's kind, label, time range, attributes, neighbours and evidence;
+and a time control (`#time`, `#time-label`, `#all-time`) that keeps only the
+resolves-to edges valid on the chosen day.  The script puts data into the
+page with `textContent` only.  Tests drive it through `window.hostmap`.
+
+Safety of the embedded data: the JSON has every `<`, `>` and `&` written as
+a `\\u003c`-style escape (so no `</script>` or `<!--` can occur in it) and
+U+2028 / U+2029 escaped too; the inlined scripts are checked for
+`</script` and `<!--` before they are written.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import networkx as nx
+
+from hostmap.graph import clusters
+from hostmap.render import cytoscape
+
+__all__ = ["CSP", "DATA_ID", "VENDOR_JS", "embed_json", "page_data", "render"]
+
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+       "img-src data:; base-uri 'none'; form-action 'none'")
+"""The page's Content-Security-Policy: inline script and style, data: images, nothing loaded."""
+
+DATA_ID = "hostmap-data"
+VENDOR_JS = "vendor/cytoscape.min.js"
+"""The vendored library, relative to the hostmap.data package."""
+
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
+# What would end or confuse an inline <script> / <style> element's text.
+_SCRIPT_UNSAFE = re.compile(r"</script|<!--", re.IGNORECASE)
+_STYLE_UNSAFE = re.compile(r"</style", re.IGNORECASE)
+
+
+def embed_json(value: Any) -> str:
+    """`value` as JSON text that is safe inside an HTML `<script>` element.
+
+    JSON allows any character to be written as `\\uXXXX`, and characters
+    outside strings are never `<`, `>`, `&` or U+2028/2029, so the escapes
+    only ever land inside strings and `JSON.parse` gives back `value` exactly.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _JSON_UNSAFE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
+
+
+@cache
+def _asset(name: str) -> str:
+    text = resources.files("hostmap.data").joinpath(name).read_text(encoding="utf-8")
+    unsafe = _STYLE_UNSAFE if name.endswith(".css") else _SCRIPT_UNSAFE
+    if unsafe.search(text):
+        raise RuntimeError(f"hostmap/data/{name} holds {unsafe.pattern!r}: it cannot be inlined")
+    return text
+
+
+def _group_label(graph: nx.MultiDiGraph, head: str) -> str:
+    data = graph.nodes[head]
+    if data["kind"] == "front":
+        return f"front on {data.get('address', '')}: {data['label']}"
+    return f"family {data['label']}"
+
+
+def page_data(report: dict[str, Any], graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """What the page's script reads: Cytoscape.js elements, the groups and a summary."""
+    doc = json.loads(cytoscape.render(report, graph))
+    groups = []
+    for head, members in clusters(graph):
+        # A front's address stays outside its box (drawn with the verdict's colour and
+        # a fronted-by edge): its many resolves-to edges would drag the box across
+        # the whole map.
+        members = [m for m in members if graph.nodes[m]["kind"] != "address"]
+        if len(members) > 1:
+            groups.append({"id": f"group:{head}", "head": head, "members": members,
+                           "label": _group_label(graph, head), "kind": graph.nodes[head]["kind"],
+                           "verdict": graph.nodes[head].get("verdict")})
+    return {
+        "schema": "hostmap/html-map/1",
+        "at": str(graph.graph.get("at") or report.get("at") or ""),
+        "elements": doc["elements"],
+        "groups": groups,
+    }
+
+
+def _title(data: dict[str, Any]) -> str:
+    at = data["at"]
+    return f"hostmap map at {at}" if at else "hostmap map"
+
+
+def render(report: dict[str, Any], graph: nx.MultiDiGraph) -> str:
+    """The map as one self-contained HTML page (UTF-8 text)."""
+    data = page_data(report, graph)
+    title = html.escape(_title(data))
+    nodes, edges = graph.number_of_nodes(), graph.number_of_edges()
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="hostmap">
+<title>{title}</title>
+<style>
+{_asset("map.css")}
+</style>
+</head>
+<body>
+<header id="bar">
+  <h1>{title}</h1>
+  <input id="search" type="search" placeholder="find a host or address" autocomplete="off"
+         spellcheck="false" aria-label="find a host or address">
+  <span id="matches" aria-live="polite"></span>
+  <span class="time">
+    <label><input id="all-time" type="checkbox" checked> all time</label>
+    <input id="time" type="range" min="0" max="0" step="1" value="0"
+           aria-label="day the resolves-to edges must hold on" list="time-marks">
+    <datalist id="time-marks"></datalist>
+    <output id="time-label" for="time">all time</output>
+  </span>
+  <span id="counts">{nodes} nodes, {edges} edges</span>
+</header>
+<main>
+  <div id="cy" role="img" aria-label="infrastructure map"></div>
+  <aside id="panel">
+    <div id="details" aria-live="polite"><p class="hint">Click a node for its details.</p></div>
+    <div id="legend"></div>
+  </aside>
+</main>
+<noscript>This map needs JavaScript; the same data is in the JSON and text reports.</noscript>
+<script type="application/json" id="{DATA_ID}">{embed_json(data)}</script>
+<script>
+{_asset(VENDOR_JS)}
+</script>
+<script>
+{_asset("map.js")}
+</script>
+</body>
+</html>
+"""

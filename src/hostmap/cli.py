@@ -22,11 +22,13 @@ from rich.console import Console
 
 from hostmap import __version__
 from hostmap.analyze import run_analyses
-from hostmap.errors import HostmapError, OutputError, UsageError
+from hostmap.errors import HostmapError, InputError, OutputError, UsageError
 from hostmap.ingest import READERS
 from hostmap.model import ReadIssue, Severity
 from hostmap.pipeline import load_paths
+from hostmap.redact import redact_graph, redact_issue_message, redact_report
 from hostmap.render import FORMAT_BY_SUFFIX, RENDERERS, format_for_path, json_doc, text
+from hostmap.sanitize import SUPPORTED_FORMATS, sanitize_file
 from hostmap.store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
@@ -67,6 +69,12 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
+SHOW_SECRETS = click.option(
+    "--show-secrets", is_flag=True,
+    help="Keep cookie values, credentials, tokens, resident ID numbers, phone numbers and "
+         "e-mail addresses in the output (redacted by default).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="hostmap")
 def main() -> None:
@@ -104,11 +112,12 @@ def main() -> None:
               help="Also write the infrastructure map to FILE, in the format its ending names "
                    "(.html .dot .svg .png .gexf .graphml .mmd .md .cy.json .stix.json).")
 @click.option("--strict", is_flag=True, help="Treat any skipped record as a failure (exit 2).")
+@SHOW_SECRETS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str | None,
             db: Path | None, format_name: str | None, map_file: Path | None, strict: bool,
-            quiet: bool, debug: bool) -> None:
+            show_secrets: bool, quiet: bool, debug: bool) -> None:
     """Read captures and DNS records, then report endpoints, shared hosts, families, moves.
 
     PATHS are files or folders (read recursively); each file's format is
@@ -134,7 +143,8 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         map_format = _map_format(map_file) if map_file else None
         report, problems, readable, graph = _run(paths, moment, db, format_name, quiet, err,
-                                                 with_graph=map_file is not None)
+                                                 with_graph=map_file is not None,
+                                                 show_secrets=show_secrets)
         if map_file is not None and map_format is not None:
             _write_atomically(map_file, RENDERERS[map_format](report, graph))
         rendered = json_doc.render(report) if as_json else None
@@ -163,8 +173,9 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
 
 
 def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
-         format_name: str | None, quiet: bool, err: Console, *, with_graph: bool = False
-         ) -> tuple[dict[str, Any], int, int, Any]:
+         format_name: str | None, quiet: bool, err: Console, *, with_graph: bool = False,
+         show_secrets: bool = False) -> tuple[dict[str, Any], int, int, Any]:
+    """Read, analyse and (when asked) build the map; redact both unless `show_secrets`."""
     store = Store(db)
     graph = None
     problems = 0
@@ -174,7 +185,9 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
         if issue.severity is Severity.ERROR:
             problems += 1
         if not quiet:
-            err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
+            message = issue.message if show_secrets else redact_issue_message(issue.message)
+            where = text.clean(issue.provenance)
+            err.print(f"hostmap: {text.clean(issue.severity)}: {where}: {text.clean(message)}")
 
     try:
         with _progress(quiet, err, paths) as on_progress:
@@ -187,6 +200,9 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             graph = build_graph(store, report)
     finally:
         store.close()
+    if not show_secrets:
+        report = redact_report(report)
+        graph = None if graph is None else redact_graph(graph)
     readable = sum(1 for s in summaries if not s.skipped or s.format) or (1 if db else 0)
     return report, problems, readable, graph
 
@@ -268,10 +284,12 @@ MAP_FORMATS = ("html", "dot", "svg", "png", "gexf", "graphml", "mermaid", "md", 
 @click.option("--at", "at", metavar="DATE", help="Resolve host names as of DATE (as in analyze).")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
               help="Keep the observations in this DuckDB file (as in analyze).")
+@SHOW_SECRETS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | None,
-                at: str | None, db: Path | None, quiet: bool, debug: bool) -> None:
+                at: str | None, db: Path | None, show_secrets: bool, quiet: bool,
+                debug: bool) -> None:
     """Render the infrastructure map of the inputs: hosts, addresses, fronts, families, moves.
 
     Nodes are endpoints, hosts, addresses, fronts, backends, operators,
@@ -297,7 +315,8 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
-                                                 err, with_graph=True)
+                                                 err, with_graph=True,
+                                                 show_secrets=show_secrets)
         rendered = RENDERERS[map_format](report, graph)
         if output is not None:
             _write_atomically(output, rendered)
@@ -405,6 +424,47 @@ def export(paths: tuple[Path, ...], folder: Path, db: Path | None, quiet: bool) 
         for path in written:
             err.print(f"hostmap: wrote {text.clean(path)}")
     sys.exit(EXIT_PARTIAL if problems else EXIT_OK)
+
+
+@main.command()
+@click.argument("source", metavar="IN", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "format_name", type=click.Choice(SUPPORTED_FORMATS),
+              help="Read IN as this format instead of detecting it.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def sanitize(source: Path, target: Path, format_name: str | None, quiet: bool,
+             debug: bool) -> None:
+    """Write a redacted copy of a HAR, mitmproxy or SAZ capture to share as evidence.
+
+    Cookie values (persistence cookies keep only what names their backend),
+    credentials, tokens in URLs and bodies, resident ID numbers, phone
+    numbers, e-mail addresses and the client's own address are removed; the
+    copy reads back with the same endpoints. It says what it removed.
+
+    \b
+    Example:
+      hostmap sanitize session.har session.clean.har
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        summary = sanitize_file(source, target, format=format_name)
+    except InputError as exc:
+        if debug:
+            raise
+        err.print(f"hostmap: error: {text.clean(f'{source}: {exc}')}")
+        sys.exit(EXIT_USAGE)
+    except HostmapError as exc:
+        if debug:
+            raise
+        err.print(f"hostmap: error: {text.clean(exc)}")
+        sys.exit(EXIT_USAGE)
+    for issue in summary.issues:
+        err.print(f"hostmap: error: {text.clean(f'{summary.source}: {issue}')}")
+    if not quiet:
+        for line in summary.lines():
+            click.echo(line)
+    sys.exit(EXIT_PARTIAL if summary.issues else EXIT_OK)
 
 
 @main.command()

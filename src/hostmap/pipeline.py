@@ -88,6 +88,22 @@ def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
     if store.has_input(sha256):
         return InputSummary(path=str(path), format=reader.format, records=0, issues=(),
                             skipped=True)
+    bulk = getattr(reader, "load_into", None)
+    if bulk is not None:
+        # A reader that can hand the whole file to the store's own engine (DuckDB reading
+        # JSON lines in bulk) does so; it reports the same records and issues.
+        records, bulk_issues = bulk(path, store, input_id)
+        for problem in bulk_issues:
+            store.add(input_id, problem)
+            if on_issue:
+                on_issue(problem)
+        errors = sum(1 for i in bulk_issues if i.severity is Severity.ERROR)
+        store.end_input(input_id, path=str(path), format=reader.format, sha256=sha256,
+                        records=records, errors=errors, warnings=len(bulk_issues) - errors)
+        if on_progress:
+            on_progress(str(path), records, True)
+        return InputSummary(path=str(path), format=reader.format, records=records,
+                            issues=tuple(bulk_issues))
     records = 0
     for item in read_file(path, reader):
         store.add(input_id, item)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hostmap.model import Observation, ReadIssue
 
-__all__ = ["Reader", "ReadItem"]
+__all__ = ["BulkLoader", "Reader", "ReadItem"]
 
 ReadItem = Observation | ReadIssue
 
@@ -36,4 +36,17 @@ class Reader(Protocol):
         locator) and reading goes on.  A file that is unusable as a whole
         raises `hostmap.errors.InputError`; the caller records it.
         """
+        ...
+
+
+class BulkLoader(Protocol):
+    """Optional, beside `Reader.read`: load a whole file straight into the store.
+
+    A reader whose format the store's engine reads natively (DuckDB's JSON
+    reader for passive-DNS lines) may offer this; the pipeline then calls it
+    instead of `read`.  It must store exactly the rows `read` would yield and
+    return (records stored, issues) — the same issues `read` would yield.
+    """
+
+    def load_into(self, path: Path, store: Any, input_id: int) -> tuple[int, list[ReadIssue]]:
         ...

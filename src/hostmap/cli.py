@@ -15,7 +15,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -38,6 +38,14 @@ Exit codes:
   0  every input was read completely
   1  report written, but some input or record was skipped (see stderr)
   2  usage error, or nothing readable in the inputs"""
+
+
+def _fail(err: Console, exc: Exception, debug: bool) -> NoReturn:
+    """One line on stderr and exit code 2 (or the traceback, with --debug)."""
+    if debug:
+        raise exc
+    err.print(f"hostmap: error: {text.clean(exc)}")
+    sys.exit(EXIT_USAGE)
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -154,16 +162,8 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
             click.echo(rendered, nl=False)
         else:
             text.render_to(Console(highlight=False), report, list_issues=quiet)
-    except (UsageError, click.BadParameter) as exc:
-        if debug:
-            raise
-        err.print(f"hostmap: error: {text.clean(exc)}")
-        sys.exit(EXIT_USAGE)
-    except HostmapError as exc:
-        if debug:
-            raise
-        err.print(f"hostmap: error: {text.clean(exc)}")
-        sys.exit(EXIT_USAGE)
+    except (HostmapError, click.BadParameter) as exc:
+        _fail(err, exc, debug)
     if not readable:
         err.print("hostmap: error: nothing readable in the inputs")
         sys.exit(EXIT_USAGE)
@@ -325,10 +325,7 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
         else:
             click.echo(rendered, nl=False)
     except (HostmapError, click.BadParameter) as exc:
-        if debug:
-            raise
-        err.print(f"hostmap: error: {text.clean(exc)}")
-        sys.exit(EXIT_USAGE)
+        _fail(err, exc, debug)
     if not readable:
         err.print("hostmap: error: nothing readable in the inputs")
         sys.exit(EXIT_USAGE)
@@ -450,15 +447,9 @@ def sanitize(source: Path, target: Path, format_name: str | None, quiet: bool,
     try:
         summary = sanitize_file(source, target, format=format_name)
     except InputError as exc:
-        if debug:
-            raise
-        err.print(f"hostmap: error: {text.clean(f'{source}: {exc}')}")
-        sys.exit(EXIT_USAGE)
+        _fail(err, InputError(f"{source}: {exc}"), debug)
     except HostmapError as exc:
-        if debug:
-            raise
-        err.print(f"hostmap: error: {text.clean(exc)}")
-        sys.exit(EXIT_USAGE)
+        _fail(err, exc, debug)
     for issue in summary.issues:
         err.print(f"hostmap: error: {text.clean(f'{summary.source}: {issue}')}")
     if not quiet:

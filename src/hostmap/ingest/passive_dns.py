@@ -23,6 +23,10 @@ One `Resolution` per rdata value (source PASSIVE_DNS, with the times and
 count).  Locators: "line N" for JSON lines, "input[i]" (or "record[i]") for a
 JSON document.  A PTR from a full reverse name also yields target -> address
 (see `zone_file`).  A bad line becomes a `ReadIssue` and reading goes on.
+
+`load_into` (the optional `BulkLoader` protocol) has DuckDB read COF lines,
+plain or gzip, straight into the store's `resolution` table; lines and files
+it cannot reproduce exactly go through `read` (see `_pdns_bulk`).
 """
 
 from __future__ import annotations
@@ -168,6 +172,12 @@ class PassiveDnsReader:
             raise MalformedInput("JSON without passive-DNS records (rrname/rrtype/rdata)")
         for index, record in enumerate(records):
             yield from self._record(record, self._at(path, f"{label}[{index}]"))
+
+    def load_into(self, path: Path, store: Any, input_id: int) -> tuple[int, list[ReadIssue]]:
+        """Load the whole file into `store` through DuckDB; same rows and issues as `read`."""
+        from hostmap.ingest._pdns_bulk import load_into
+
+        return load_into(self, path, store, input_id)
 
     def _condition(self, record: Mapping[str, Any], at: Provenance) -> Iterator[ReadItem]:
         """DNSDB SAF: 'limited' means results were cut short, 'failed' that the query failed."""

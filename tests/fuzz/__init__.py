@@ -1,0 +1,1 @@
+"""Fuzz tests: mutated inputs for every reader (hypothesis)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from pathlib import Path
 
+import dns.name
 import pytest
 
-from hostmap.ingest import address_table, dig_output, passive_dns, reverse_ip
+from hostmap.ingest import _zone_fast, address_table, dig_output, passive_dns, reverse_ip, zone_file
 from hostmap.ingest.zone_file import paren_depth, reader, reverse_address
 from hostmap.model import ReadIssue, Resolution, ResolutionSource, Severity
 from tests.conftest import CORPUS
@@ -221,3 +223,176 @@ def test_sniff_claims_hand_made_zones_and_the_other_readers_do_not(path: Path) -
 )
 def test_sniff_rejects_files_of_other_formats(path: Path) -> None:
     assert reader.sniff(head(path), path) <= 0
+
+
+# -- the fast path (_zone_fast) gives exactly what the full path (parse_record) gives --------
+
+ORIGIN = dns.name.from_text("example.")
+
+# Lines the fast path must take itself (so the equivalence below is not vacuous).
+FAST_LINES = [
+    "www\t300\tIN\tA\t192.0.2.1",
+    "www IN 300 A 192.0.2.1 ; comment",
+    "www A 192.0.2.1;comment right after",
+    "\tIN\tAAAA\t2001:DB8:0::1",
+    "@ NS ns1",
+    "alias in cname www.example.net.",
+    "*.wild 60 A 192.0.2.9",
+    "_sip._tcp SRV 10 20 5060 sip1",
+    "mail MX 010 mx1.example.",
+    "ptr PTR host",
+    'txt TXT "v=spf1 ip4:192.0.2.0/24 ~all" "two ; (not a comment)"',
+    'txt SPF ""',
+    'caa CAA 0 issue "letsencrypt.org"',
+    "ds DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118",
+]
+# Lines it must leave to the full path (which reads them, or reports them).
+SLOW_LINES = [
+    "esc\\.aped A 192.0.2.1",
+    "www 1h A 192.0.2.1",
+    "www 4294967296 A 192.0.2.1",
+    "www CH TXT chaos",
+    "www IN IN A 192.0.2.1",
+    "www ANY A 192.0.2.1",
+    "www A 192.0.2.999",
+    "www A 192.0.2.1 extra",
+    "www A",
+    "www TYPE1 192.0.2.1",
+    "www NOSUCHTYPE data",
+    "@ SOA ns1 hostmaster 1 2 3 4 5",
+    "a..b A 192.0.2.1",
+    f"{'x' * 64} A 192.0.2.1",
+    "long CNAME " + ".".join(["x" * 60] * 5),
+    "mx MX 70000 mail",
+    'txt TXT "a""b"',
+    "txt TXT unquoted words",
+    'txt TXT "caf\\195\\169"',
+    'txt TXT "café"',
+    "txt TXT " + '"' + "y" * 256 + '"',
+    "paren A ( 192.0.2.1 )",
+    "\tA 192.0.2.1",  # blank owner with no earlier owner
+    "ff\x0cA 192.0.2.1",
+    "{} A 192.0.2.1".format(".".join(["x" * 63, "y" * 63, "z" * 63, "w" * 60])),  # > 255 octets
+    '\tTXT ( "blank owner, parentheses" )',
+]
+
+
+def test_fast_path_takes_the_common_shapes_and_leaves_the_rest() -> None:
+    simple = _zone_fast.SimpleRecords()
+    for line in FAST_LINES:
+        assert simple.parse(line, ORIGIN, "prev.example.") is not None, line
+    for line in SLOW_LINES:
+        assert simple.parse(line, ORIGIN, None) is None, line
+
+
+def _mixed_zone(seed: int, records: int) -> str:
+    """A zone of mixed records and directives, most simple, some odd or broken."""
+    rng = random.Random(seed)
+    hosts = [f"h{i}" for i in range(40)] + ["@", "*", "Mixed-Case", "_dmarc", "a/b"]
+    out = ["; generated", "$TTL 3600"]
+    for index in range(records):
+        roll = rng.random()
+        if roll < 0.01:
+            out.append(f"$ORIGIN {rng.choice(['sub', 'deep.sub', 'other.test.', '.', 'example.'])}")
+            continue
+        if roll < 0.015:
+            out.append(f"$TTL {rng.choice(['300', '1h', 'bad'])}")
+            continue
+        if roll < 0.017:
+            out.append(rng.choice(["$INCLUDE other.zone", "$GENERATE 1-2 g$ A 192.0.2.$"]))
+            continue
+        if roll < 0.03:
+            out.append(rng.choice(["", "; comment", "   ; indented comment", "\t"]))
+            continue
+        if roll < 0.07:
+            out.append(rng.choice(SLOW_LINES + ['multi TXT ( "one"\n  "two" )']))
+            continue
+        owner = rng.choice(hosts + [f"n{index}", f"n{index}.example.", f"n{index}.Other.Test.", ""])
+        ttl = rng.choice(["", "", "60 ", "86400 ", "0 "])
+        klass = rng.choice(["", "IN ", "in "])
+        prefix = f"{owner}\t{ttl}{klass}" if rng.random() < 0.5 else f"{owner}\t{klass}{ttl}"
+        rdata = rng.choice(
+            [
+                f"A 192.0.2.{rng.randrange(256)}",
+                f"a 10.{rng.randrange(4)}.0.{rng.randrange(300)}",
+                f"AAAA 2001:db8::{rng.randrange(65536):x}",
+                f"AAAA ::FFFF:192.0.2.{rng.randrange(256)}",
+                f"CNAME {rng.choice(hosts)}",
+                f"CNAME t{rng.randrange(50)}.example.net.",
+                f"NS ns{rng.randrange(3)}",
+                f"PTR host{rng.randrange(9)}.example.",
+                f"MX {rng.randrange(70)} mx{rng.randrange(3)}",
+                f"SRV {rng.randrange(9)} {rng.randrange(9)} {rng.randrange(65540)} sip",
+                f'TXT "v=spf1 ip4:192.0.2.{rng.randrange(256)} ~all" "x;y"',
+                f'TXT "{rng.randrange(99)}"',
+                f'SPF "v=spf1 -all" ; {rng.randrange(9)}',
+                f'CAA 0 issue "ca{rng.randrange(3)}.example"',
+                "HINFO PC Linux",
+                "SSHFP 1 1 123456789abcdef67890123456789abcdef67890",
+            ]
+        )
+        comment = rng.choice(["", "", " ; note", ";tight"])
+        out.append(f"{prefix}{rdata}{comment}")
+    return "\n".join(out) + "\n"
+
+
+def _reverse_zone() -> str:
+    lines = ["$ORIGIN 2.0.192.in-addr.arpa.", "@ SOA ns1.example. host.example. 1 2 3 4 5"]
+    lines += [f"{i}\tPTR\thost{i}.example." for i in range(1, 30)]
+    lines += [
+        "$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.",
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR v6",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _zone_paths(tmp_path: Path) -> list[Path]:
+    made = {
+        "mixed.example.zone": _mixed_zone(1, 1500),  # origin from the file name: one warning
+        "db.other.test": "\n".join(["@ SOA ns1.other.test. h 1 2 3 4 5", _mixed_zone(2, 1500)]),
+        "soa-first.zone": "other.test. SOA ns h 1 2 3 4 5\n" + _mixed_zone(3, 600),
+        "2.0.192.in-addr.arpa.zone": _reverse_zone(),
+        "crlf.example.zone": _mixed_zone(4, 300).replace("\n", "\r\n"),
+    }
+    for name, text in made.items():
+        (tmp_path / name).write_text(text, encoding="utf-8", newline="")
+    (tmp_path / "bytes.example.zone").write_bytes(
+        b"ok A 192.0.2.1\nbad\xff A 192.0.2.2\n\tA 192.0.2.3\n"
+    )
+    files = sorted(DATA.rglob("*.zone")) + sorted((CORPUS / "zone").iterdir())
+    return files + [tmp_path / name for name in made] + [tmp_path / "bytes.example.zone"]
+
+
+def test_fast_path_gives_the_same_items_in_the_same_order_as_the_full_path(
+    tmp_path: Path,
+) -> None:
+    for path in _zone_paths(tmp_path):
+        fast = list(zone_file._read(path, "zone", fast=True))
+        full = list(zone_file._read(path, "zone", fast=False))
+        assert fast == full, path.name
+
+
+def test_generated_zone_loads_mostly_through_the_fast_path_with_issues_on_odd_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mixed.example.zone"
+    path.write_text(_mixed_zone(1, 3000), encoding="utf-8")
+    full_path_calls = Counter[str]()
+    parse_record = zone_file.parse_record
+
+    def counted(text: str, *args: object) -> object:
+        full_path_calls["parse_record"] += 1
+        return parse_record(text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zone_file, "parse_record", counted)
+    items = list(zone_file._read(path, "zone", fast=True))
+    monkeypatch.undo()
+    resolutions = [item for item in items if isinstance(item, Resolution)]
+    issues = [item for item in items if isinstance(item, ReadIssue)]
+    assert len(resolutions) > 2700
+    assert full_path_calls["parse_record"] < 0.1 * len(resolutions)
+    [origin_warning] = [i for i in issues if "no $ORIGIN" in i.message]  # from the file name
+    assert origin_warning.severity is Severity.WARNING
+    assert any("$INCLUDE" in i.message or "not followed" in i.message for i in issues)
+    assert any("192.0.2.999" in i.message for i in issues)
+    assert ("mixed-case.example", "A") in {(r.name, r.rtype.value) for r in resolutions}

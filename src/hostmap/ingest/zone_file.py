@@ -25,6 +25,12 @@ the other way round: `Resolution(name=<PTR target>, rtype=A/AAAA,
 value=<decoded address>)`, so analyses learn "host -> address" from reverse
 zones.
 
+Speed: most records are one line of a common shape (`www 300 IN A 192.0.2.1`);
+`_zone_fast` reads those with string operations and dnspython's rdata classes
+and hands everything else (parentheses, escapes, directives, SOA, odd TTLs or
+classes, anything it would reject) to the full path below, so the items are the
+same either way, in the same order.
+
 dig prints records in this same syntax, and passive DNS carries the same
 (name, type, rdata) triples, so `paren_depth`, `parse_record` and
 `record_resolutions` are shared with `dig_output` and `passive_dns`.
@@ -49,6 +55,7 @@ import dns.ttl
 import dns.zone
 
 from hostmap.errors import MalformedInput
+from hostmap.ingest import _zone_fast
 from hostmap.ingest._reader import ReadItem
 from hostmap.model import (
     Provenance,
@@ -250,48 +257,95 @@ class ZoneFileReader:
         return 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        file_origin = origin_from_file_name(path)
-        origin = file_origin or dns.name.root
-        origin_set = warned = False
-        last_owner: dns.name.Name | None = None
-        ttl = 0
-        for item in _entries(path, self.format):
-            if isinstance(item, ReadIssue):
-                yield item
-                continue
-            first, last, text = item
-            at = Provenance(file=str(path), format=self.format, locator=f"line {first}")
-            if text.startswith("$"):
-                try:
-                    origin, ttl, done = _directive(text, origin, ttl, at)
-                except (MalformedInput, dns.exception.DNSException) as exc:
-                    yield ReadIssue(provenance=at, message=f"{text.split()[0]}: {exc}")
-                    continue
-                origin_set = origin_set or text[:7].upper() == "$ORIGIN"
-                yield from done
-                continue
-            try:
-                owner, rdata = parse_record(text, origin, last_owner)
-            except RecordError as exc:
-                line = min(first + exc.line_offset, last)
-                snippet = " ".join(text.split())[:60]
-                where = Provenance(file=str(path), format=self.format, locator=f"line {line}")
-                yield ReadIssue(provenance=where, message=f"cannot read record {snippet!r}: {exc}")
-                continue
-            relative = not text[0].isspace() and not text.split()[0].endswith(".")
-            if not origin_set and rdata.rdtype == dns.rdatatype.SOA and not relative:
-                origin, origin_set = owner, True
-            if relative and not origin_set and not warned:
-                warned = True
-                yield ReadIssue(
+        return _read(path, self.format, fast=True)
+
+
+def _read(path: Path, fmt: str, *, fast: bool) -> Iterator[ReadItem]:
+    """The reader's items; `fast=False` parses every entry with `parse_record` (the
+    full path), `fast=True` first tries `_zone_fast` on one-line entries.  Both give
+    the same items in the same order (tests/ingest/test_zone_file.py checks it)."""
+    file_origin = origin_from_file_name(path)
+    origin = file_origin or dns.name.root
+    origin_set = warned = False
+    # The previous owner: a Name, or made from (owner_token, owner_origin) when the
+    # full path needs it; and its text, for the fast path.
+    last_owner: dns.name.Name | None = None
+    owner_token: str | None = None
+    owner_origin = origin
+    last_owner_text: str | None = None
+    ttl = 0
+    file = str(path)
+    simple = _zone_fast.SimpleRecords() if fast else None
+    zone = ResolutionSource.ZONE
+    for item in _entries(path, fmt):
+        if isinstance(item, ReadIssue):
+            yield item
+            continue
+        first, last, text = item
+        if (
+            simple is not None
+            and first == last
+            and (found := simple.parse(text, origin, last_owner_text)) is not None
+        ):
+            token, name, (rtype, raw_type, value) = found
+            at = Provenance(file=file, format=fmt, locator=f"line {first}")
+            if token is not None:
+                if not origin_set and not warned and token[-1] != ".":
+                    warned = True
+                    yield _origin_warning(at, origin, file_origin)
+                owner_token, owner_origin, last_owner_text = token, origin, name
+            if rtype is RecordType.PTR:
+                yield from record_resolutions(name, "PTR", value, provenance=at, source=zone)
+            else:
+                yield Resolution(
                     provenance=at,
-                    severity=Severity.WARNING,
-                    message=f"no $ORIGIN: relative names are read under {origin.to_text()!r}"
-                    + (" (from the file name)" if file_origin else ""),
+                    name=name,
+                    rtype=rtype,
+                    value=value,
+                    source=zone,
+                    raw_type=raw_type,
                 )
-            last_owner = owner
-            fields = rdata_fields(owner, rdata)
-            yield from record_resolutions(*fields, provenance=at, source=ResolutionSource.ZONE)
+            continue
+        at = Provenance(file=file, format=fmt, locator=f"line {first}")
+        if text.startswith("$"):
+            try:
+                origin, ttl, done = _directive(text, origin, ttl, at)
+            except (MalformedInput, dns.exception.DNSException) as exc:
+                yield ReadIssue(provenance=at, message=f"{text.split()[0]}: {exc}")
+                continue
+            origin_set = origin_set or text[:7].upper() == "$ORIGIN"
+            yield from done
+            continue
+        if owner_token is not None:
+            last_owner, owner_token = dns.name.from_text(owner_token, owner_origin), None
+        try:
+            owner, rdata = parse_record(text, origin, last_owner)
+        except RecordError as exc:
+            line = min(first + exc.line_offset, last)
+            snippet = " ".join(text.split())[:60]
+            where = Provenance(file=file, format=fmt, locator=f"line {line}")
+            yield ReadIssue(provenance=where, message=f"cannot read record {snippet!r}: {exc}")
+            continue
+        relative = not text[0].isspace() and not text.split()[0].endswith(".")
+        if not origin_set and rdata.rdtype == dns.rdatatype.SOA and not relative:
+            origin, origin_set = owner, True
+        if relative and not origin_set and not warned:
+            warned = True
+            yield _origin_warning(at, origin, file_origin)
+        fields = rdata_fields(owner, rdata)
+        last_owner, last_owner_text = owner, fields[0]
+        yield from record_resolutions(*fields, provenance=at, source=zone)
+
+
+def _origin_warning(
+    at: Provenance, origin: dns.name.Name, file_origin: dns.name.Name | None
+) -> ReadIssue:
+    return ReadIssue(
+        provenance=at,
+        severity=Severity.WARNING,
+        message=f"no $ORIGIN: relative names are read under {origin.to_text()!r}"
+        + (" (from the file name)" if file_origin else ""),
+    )
 
 
 def _directive(
@@ -346,9 +400,13 @@ def _entries(path: Path, fmt: str) -> Iterator[tuple[int, int, str] | ReadIssue]
                 content = line.strip()
                 if not content or content.startswith(";"):
                     continue
+                if "(" not in line and ")" not in line:
+                    yield number, number, line  # one line, depth stays 0: the common case
+                    continue
                 first = number
             lines.append(line)
-            depth = paren_depth(line, depth)
+            if "(" in line or ")" in line:  # else paren_depth(line, depth) == depth
+                depth = paren_depth(line, depth)
             if depth <= 0:
                 yield first, number, "\n".join(lines)
                 lines, depth = [], 0

@@ -145,3 +145,18 @@ def test_export_writes_every_table_as_parquet(tmp_path):
     [(count,)] = duckdb.sql(f"SELECT count(*) FROM '{tmp_path / 'pq' / 'http.parquet'}'"
                             ).fetchall()
     assert count > 0
+
+
+def test_writing_to_a_device_does_not_replace_it(tmp_path):
+    import os
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = _run("analyze", str(HENAN / "ip-operators.tsv"), "-q", "-o", str(fifo))
+    finally:
+        os.close(reader)
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

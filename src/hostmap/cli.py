@@ -64,6 +64,12 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
     if not path.parent.is_dir():
         raise OutputError(f"{path}: folder {path.parent} does not exist")
     data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.exists() and not path.is_file():
+        # /dev/null, a FIFO, a terminal: write through it; renaming over it (as root) would
+        # replace the device with a regular file.
+        with path.open("wb") as f:
+            f.write(data)
+        return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         raw["source_at_end"] = end_state
         print(f"\nwarning: src/ changed during the run (sha256 {state['src_sha256']} -> "
               f"{end_state['src_sha256']}): rows measured before and after differ in code")
-    print(f"\nhostmap measured: commit {state.get('commit')}, "
+    print(f"\nhostmap measured (src at the start of the run): commit {state.get('commit')}, "
           f"{state.get('src_changed_files', '?')} files under src/ changed since, "
           f"src sha256 {state['src_sha256']}; {os.cpu_count()} CPUs; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -26,9 +26,11 @@ CI reproduces locally; docs/fuzzing.md records what the longer runs found.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,7 +120,9 @@ def _bytes(path: Path) -> bytes:
 
 @functools.cache
 def _scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix="hostmap-fuzz-"))
+    path = Path(tempfile.mkdtemp(prefix="hostmap-fuzz-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 _BOUNDARY = re.compile(rb"[:,\[{\n= \t;<>]")

@@ -86,6 +86,23 @@ _ARROW_TYPES = {
 }
 
 
+_INT_RANGES = {"INTEGER": (-(2**31), 2**31 - 1), "BIGINT": (-(2**63), 2**63 - 1)}
+
+
+def _arrow_column(values: list[Any], kind: str) -> pa.Array:
+    """One column as Arrow; an integer out of its column's range (an 18-digit status from
+    hostile input) is stored as NULL instead of failing the whole batch."""
+    bounds = _INT_RANGES.get(kind)
+    if bounds is None:
+        return pa.array(values, type=_ARROW_TYPES[kind])
+    low, high = bounds
+    numbers = [v for v in values if v is not None]
+    if not numbers or (min(numbers) >= low and max(numbers) <= high):
+        return pa.array(values, type=_ARROW_TYPES[kind])
+    return pa.array([v if v is None or low <= v <= high else None for v in values],
+                    type=_ARROW_TYPES[kind])
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's content, read in chunks."""
     digest = hashlib.sha256()
@@ -206,7 +223,7 @@ class Store:
         if not rows:
             return
         columns = _TABLES[table]
-        arrays = [pa.array([row[i] for row in rows], type=_ARROW_TYPES[kind])
+        arrays = [_arrow_column([row[i] for row in rows], kind)
                   for i, (_, kind) in enumerate(columns)]
         batch = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])  # noqa: F841
         select = ", ".join(f"{name}::UHUGEINT" if kind == "UHUGEINT" else name

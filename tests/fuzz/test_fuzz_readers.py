@@ -74,15 +74,10 @@ FUZZ_SETTINGS = settings(
                            HealthCheck.filter_too_much],
 )
 
-_DEEP = ("json.loads raises RecursionError (not ValueError) on a line nested deeper than the "
-         "recursion limit; see the xfails in tests/hostile/test_hostile_inputs.py")
+_DEEP = ("_pdns_bulk._lines_file: json.loads raises RecursionError (not ValueError) on a first "
+         "line nested deeper than the recursion limit (the reader itself is fixed)")
 KNOWN_BUGS: dict[str, tuple[type[BaseException], str]] = {
-    "ip138": (AssertionError, "html.parser raises AssertionError on '<![' and a bad marked "
-                              "section; xfail test_analyze_...[malformed/192.0.2.79.html]"),
     "passive-dns": (RecursionError, _DEEP),
-    "rapid7-fdns": (RecursionError, _DEEP),
-    "securitytrails": (RecursionError, _DEEP),
-    "zeek": (RecursionError, _DEEP),
 }
 """Reader format -> (exception, open bug) that the fuzz test tolerates for that reader.
 
@@ -90,8 +85,8 @@ An open bug has a deterministic, strict xfail test in tests/hostile/; the fuzz
 test lets that one exception type pass so it keeps looking for other bugs.
 Remove an entry when its bug is fixed (the strict xfail turns XPASS then).
 """
-SNIFF_BUGS: tuple[type[BaseException], ...] = (RecursionError,)
-"""Tolerated in detect_format: the passive-DNS, Rapid7 and Zeek sniffers' json.loads (_DEEP)."""
+SNIFF_BUGS: tuple[type[BaseException], ...] = ()
+"""Exceptions tolerated in detect_format (none open)."""
 
 
 @functools.cache

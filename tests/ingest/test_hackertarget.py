@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hostmap.ingest import READERS, reverse_ip
+from hostmap.ingest import READERS, detect_format, reverse_ip
 from hostmap.ingest.hackertarget import api_message, reader
 from hostmap.model import ReadIssue, RecordType, Resolution, ResolutionSource, Severity
 from tests.conftest import CORPUS, HENAN
@@ -67,7 +67,8 @@ def test_host_lines_beside_an_api_message_take_the_file_name_address(tmp_path: P
     path = tmp_path / "reverse-ip-192.0.2.13.txt"
     path.write_text("www.example.com\nAPI count exceeded - Increase Quota with Membership\n")
     assert reader.sniff(head(path), path) > 0.5
-    assert reverse_ip.reader.sniff(head(path), path) <= 0
+    assert reverse_ip.reader.sniff(head(path), path) < reader.sniff(head(path), path)
+    assert detect_format(path) is reader
     [resolution], [issue] = split(list(reader.read(path)))
     assert (resolution.name, resolution.value) == ("www.example.com", "192.0.2.13")
     assert resolution.source is ResolutionSource.REVERSE_IP

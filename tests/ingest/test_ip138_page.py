@@ -133,3 +133,17 @@ def test_sniff_rejects_html_from_elsewhere(tmp_path: Path) -> None:
 )
 def test_sniff_leaves_the_corpus_and_the_henan_captures_to_their_readers(path: Path) -> None:
     assert reader.sniff(head(path), path) <= 0
+
+
+@pytest.mark.parametrize("section", ["<![hostile[ x ]]>", '<!["x">', "<![x[ ]]>"])
+def test_a_marked_section_html_parser_rejects_is_skipped_with_a_warning(
+        tmp_path: Path, section: str) -> None:
+    path = tmp_path / "192.0.2.6.html"
+    path.write_text(
+        f"<html><head><title>192.0.2.6的IP反查结果</title></head><body>{section}"
+        "<div><em>2022-01-01 ----- 2022-02-01</em> 域名： <b>a.example.cn</b></div></body></html>",
+        encoding="utf-8",
+    )
+    [resolution], [issue] = read(path)
+    assert (resolution.name, resolution.value) == ("a.example.cn", "192.0.2.6")
+    assert issue.severity is Severity.WARNING and "marked section" in issue.message

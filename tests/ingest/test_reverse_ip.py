@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hostmap.errors import MalformedInput
-from hostmap.ingest import address_table, dig_output, passive_dns, zone_file
+from hostmap.ingest import address_table, detect_format, dig_output, passive_dns, zone_file
 from hostmap.ingest.reverse_ip import address_from_file_name, is_plausible_host, reader
 from hostmap.model import ReadIssue, RecordType, Resolution, ResolutionSource, Severity
 from tests.conftest import CORPUS
@@ -131,3 +131,28 @@ def test_sniff_rejects_host_lists_without_an_address() -> None:
 )
 def test_sniff_rejects_files_of_other_formats(path: Path) -> None:
     assert reader.sniff(head(path), path) <= 0
+
+
+def test_a_listing_with_hostile_lines_is_still_recognised_and_they_become_issues(
+        tmp_path: Path) -> None:
+    path = tmp_path / "reverse-ip-192.0.2.10.txt"
+    path.write_text("2023-01-01-----2023-06-30\tok.example.com\n"
+                    "\x1b]0;pwned\x07<img src=x onerror=alert(1)>\n"
+                    "second.example.com\n", encoding="utf-8")
+    assert detect_format(path) is reader
+    resolutions, [issue] = read(path)
+    assert [r.name for r in resolutions] == ["ok.example.com", "second.example.com"]
+    assert issue.provenance.locator == "line 2" and "not a host name" in issue.message
+
+
+def test_sniff_wants_the_first_host_line_good_and_most_lines_without_a_file_name(
+        tmp_path: Path) -> None:
+    mostly_good = tmp_path / "list.txt"
+    mostly_good.write_text("192.0.2.11\na.example.com\nnot a host\nb.example.com\n")
+    first_bad = tmp_path / "reverse-ip-192.0.2.11.txt"
+    first_bad.write_text("not a host\na.example.com\nb.example.com\n")
+    mostly_bad = tmp_path / "other.txt"
+    mostly_bad.write_text("192.0.2.11\na.example.com\nnot a host\nnor this\n")
+    assert reader.sniff(head(mostly_good), mostly_good) > 0
+    assert reader.sniff(head(first_bad), first_bad) <= 0
+    assert reader.sniff(head(mostly_bad), mostly_bad) <= 0

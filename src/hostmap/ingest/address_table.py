@@ -30,6 +30,7 @@ from io import BufferedIOBase
 from pathlib import Path
 
 from hostmap.errors import MalformedInput, TruncatedInput
+from hostmap.ingest._lines import OverlongLine, bounded_lines
 from hostmap.ingest._reader import ReadItem
 from hostmap.model import AddressInfo, Provenance, ReadIssue
 
@@ -122,8 +123,11 @@ class AddressTableReader:
 
     def _read_lines(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
         seen_data = False
-        for number, raw in enumerate(stream, 1):
+        for number, raw in enumerate(bounded_lines(stream), 1):
             at = Provenance(file=str(path), format=self.format, locator=f"line {number}")
+            if isinstance(raw, OverlongLine):
+                yield ReadIssue(provenance=at, message=raw.message())
+                continue
             try:
                 line = raw.decode("utf-8").removeprefix("\ufeff").rstrip("\r\n")
             except UnicodeDecodeError as exc:

@@ -75,6 +75,7 @@ class _PageText(HTMLParser):
         self.canonical: str | None = None
         self._hidden = 0
         self._in_title = False
+        self.bad_sections = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -92,6 +93,16 @@ class _PageText(HTMLParser):
             self._hidden = max(0, self._hidden - 1)
         elif tag == "title":
             self._in_title = False
+
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """`<![name[ ... ]]>`; one html.parser does not know ('<![x[', '<!["') is skipped
+        to the next '>' and counted (the standard library raises AssertionError)."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            self.bad_sections += 1
+            end = self.rawdata.find(">", i + 3)
+            return len(self.rawdata) if end < 0 else end + 1
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -171,8 +182,17 @@ class Ip138PageReader:
                 message="the page is not valid in its declared charset: some characters replaced",
             )
         page = _PageText()
-        page.feed(text)
-        page.close()
+        try:
+            page.feed(text)
+            page.close()
+        except AssertionError as exc:  # html.parser's way to say it cannot go on
+            raise MalformedInput(f"HTML that the parser cannot read: {exc}") from None
+        if page.bad_sections:
+            yield ReadIssue(
+                provenance=self._at(path, ""),
+                severity=Severity.WARNING,
+                message=f"{page.bad_sections} unknown '<![' marked section(s) skipped",
+            )
         subject = _page_subject(page, path)
         if subject is None:
             raise MalformedInput(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from hostmap.errors import MalformedInput, TruncatedInput
+from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.zone_file import record_resolutions
 from hostmap.model import Provenance, ReadIssue, ResolutionSource, Severity
@@ -62,17 +62,24 @@ def parse_time(value: object) -> datetime | None:
     if isinstance(value, bool):
         raise MalformedInput(f"time {value!r} is not a time")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        return _from_epoch(value, value)
     if isinstance(value, str):
         text = value.strip()
         if text.replace(".", "", 1).isdigit():
-            return datetime.fromtimestamp(float(text), UTC)
+            return _from_epoch(float(text), value)
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise MalformedInput(f"time {value!r} is neither epoch seconds nor ISO 8601") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     raise MalformedInput(f"time {value!r} is not a time")
+
+
+def _from_epoch(seconds: float, value: object) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedInput(f"time {value!r} is out of range") from None
 
 
 class PassiveDnsReader:
@@ -94,7 +101,7 @@ class PassiveDnsReader:
             return 0.0
         first = head.split(b"\n", 1)[0]
         try:
-            record = json.loads(first)
+            record = json_loads(first)
         except ValueError:
             record = None
         if isinstance(record, dict):
@@ -117,28 +124,34 @@ class PassiveDnsReader:
             raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc
 
     def _read_stream(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
+        lines = bounded_lines(stream)
         first_line, skipped = b"", 0
-        for raw in stream:
-            if raw.strip():
-                first_line = raw.removeprefix(b"\xef\xbb\xbf")
+        for raw in lines:
+            if isinstance(raw, OverlongLine) or raw.strip():
+                first_line = raw
                 break
             skipped += 1
-        try:
-            first = json.loads(first_line)
-        except ValueError:
-            first = None
-        if not isinstance(first, dict) or isinstance(first.get("input"), list):
-            # One JSON document (pretty-printed, a list, or the 'input' form).
-            yield from self._read_document(first_line + stream.read(), path)
-            return
+        if isinstance(first_line, bytes):
+            first_line = first_line.removeprefix(b"\xef\xbb\xbf")
+            try:
+                first = json_loads(first_line)
+            except ValueError:
+                first = None
+            if not isinstance(first, dict) or isinstance(first.get("input"), list):
+                # One JSON document (pretty-printed, a list, or the 'input' form).
+                yield from self._read_document(first_line + stream.read(), path)
+                return
         number = 0
         conditions: list[str] = []
-        for number, raw in enumerate(itertools.chain([first_line], stream), skipped + 1):
+        for number, raw in enumerate(itertools.chain([first_line], lines), skipped + 1):
+            at = self._at(path, f"line {number}")
+            if isinstance(raw, OverlongLine):
+                yield ReadIssue(provenance=at, message=raw.message())
+                continue
             if not raw.strip():
                 continue
-            at = self._at(path, f"line {number}")
             try:
-                record = json.loads(raw)
+                record = json_loads(raw)
             except ValueError as exc:
                 yield ReadIssue(provenance=at, message=f"not JSON: {exc}")
                 continue
@@ -158,7 +171,7 @@ class PassiveDnsReader:
 
     def _read_document(self, data: bytes, path: Path) -> Iterator[ReadItem]:
         try:
-            document = json.loads(data)
+            document = json_loads(data)
         except ValueError as exc:
             raise MalformedInput(f"neither JSON lines nor one JSON document: {exc}") from exc
         label = "record"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
-import json
 import zlib
 from collections.abc import Iterator
 from io import BufferedIOBase
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.hostnames import is_address
+from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.passive_dns import parse_time
 from hostmap.ingest.zone_file import record_resolutions
@@ -60,7 +60,7 @@ class Rapid7FdnsReader:
         if head[:1] != b"{":
             return 0.0
         try:
-            record = json.loads(head.split(b"\n", 1)[0])
+            record = json_loads(head.split(b"\n", 1)[0])
         except ValueError:
             return 0.0
         if not isinstance(record, dict) or not _KEYS <= record.keys():
@@ -78,17 +78,22 @@ class Rapid7FdnsReader:
             raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc
 
     def _read_stream(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
-        for number, raw in enumerate(stream, 1):
+        for number, raw in enumerate(bounded_lines(stream), 1):
+            at = Provenance(file=str(path), format=self.format, locator=f"line {number}")
+            if isinstance(raw, OverlongLine):
+                yield ReadIssue(provenance=at, message=raw.message())
+                continue
             if not raw.strip():
                 continue
-            at = Provenance(file=str(path), format=self.format, locator=f"line {number}")
             try:
-                record = json.loads(raw)
+                record = json_loads(raw)
+            except ValueError as exc:
+                yield ReadIssue(provenance=at, message=f"not JSON: {exc}")
+                continue
+            try:
                 yield from _resolutions(record, at)
             except (MalformedInput, ValueError, OverflowError, OSError) as exc:
-                # json.JSONDecodeError is a ValueError: say which kind of trouble it was.
-                prefix = "not JSON: " if isinstance(exc, json.JSONDecodeError) else ""
-                yield ReadIssue(provenance=at, message=f"{prefix}{exc}")
+                yield ReadIssue(provenance=at, message=str(exc))
 
 
 def _resolutions(record: object, at: Provenance) -> list[Resolution]:

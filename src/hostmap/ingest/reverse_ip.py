@@ -101,7 +101,8 @@ class ReverseIpReader:
         has_address = is_address(lines[0])
         if has_address:
             lines = lines[1:]
-        ranges = hosts = 0
+        ranges = hosts = bad = 0
+        first_good: bool | None = None
         for line in lines[:200]:
             match = _RANGE.fullmatch(line)
             if match:
@@ -109,15 +110,19 @@ class ReverseIpReader:
                 line = match.group("rest")
                 if not line:
                     continue
-            if not is_plausible_host(line):
-                return 0.0
-            hosts += 1
-        if not hosts:
+            good = is_plausible_host(line)
+            hosts += good
+            bad += not good
+            first_good = good if first_good is None else first_good
+        # A listing is recognised by its first host line, and by its file name or most of its
+        # lines: a line that is not a host name (hostile or damaged) is an issue `read`
+        # reports, not a reason to refuse the whole file.
+        if not hosts or not first_good:
             return 0.0
         if address_from_file_name(path) is not None:
-            return 1.0
-        if has_address:
-            return 0.8 if ranges else 0.5
+            return 0.85 if bad else 1.0  # below a hackertarget reply (hosts and an API message)
+        if has_address and hosts > bad:
+            return (0.8 if ranges else 0.5) if not bad else 0.4
         return 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:

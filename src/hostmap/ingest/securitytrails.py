@@ -29,7 +29,6 @@ record becomes a `ReadIssue` and reading goes on; a page with no `records`
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hostmap.errors import MalformedInput
+from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.passive_dns import parse_time
 from hostmap.ingest.reverse_ip import _span, is_plausible_host
@@ -92,20 +92,25 @@ class SecurityTrailsReader:
 
     def read(self, path: Path) -> Iterator[ReadItem]:
         with path.open("rb") as stream:
-            first_line, skipped = b"", 0
-            for raw in stream:
-                if raw.strip():
-                    first_line = raw.removeprefix(b"\xef\xbb\xbf")
+            lines = bounded_lines(stream)
+            first_line: bytes | OverlongLine = b""
+            skipped = 0
+            for raw in lines:
+                if isinstance(raw, OverlongLine) or raw.strip():
+                    first_line = raw
                     break
                 skipped += 1
-            try:
-                first = json.loads(first_line)
-            except ValueError:
-                first = None
-            if not isinstance(first, dict):
+            first: object = None
+            if isinstance(first_line, bytes):
+                first_line = first_line.removeprefix(b"\xef\xbb\xbf")
+                try:
+                    first = json_loads(first_line)
+                except ValueError:
+                    first = None
+            if isinstance(first_line, bytes) and not isinstance(first, dict):
                 # One pretty-printed page: small (at most 100 records), read whole.
                 try:
-                    page = json.loads(first_line + stream.read())
+                    page = json_loads(first_line + stream.read())
                 except ValueError as exc:
                     raise MalformedInput(f"not a JSON page: {exc}") from exc
                 if not isinstance(page, dict):
@@ -113,13 +118,15 @@ class SecurityTrailsReader:
                 yield from self._page(page, path, "")
                 return
             # Compact pages, one per line (a single compact page is the one-line case).
-            lines = itertools.chain([first_line], stream)
-            for number, raw in enumerate(lines, skipped + 1):
+            for number, raw in enumerate(itertools.chain([first_line], lines), skipped + 1):
                 at = self._at(path, f"line {number}")
+                if isinstance(raw, OverlongLine):
+                    yield ReadIssue(provenance=at, message=raw.message())
+                    continue
                 if not raw.strip():
                     continue
                 try:
-                    page = json.loads(raw)
+                    page = json_loads(raw)
                 except ValueError as exc:
                     yield ReadIssue(provenance=at, message=f"not JSON: {exc}")
                     continue

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -54,6 +53,7 @@ from typing import Any
 
 from hostmap.errors import MalformedInput
 from hostmap.hostnames import is_address
+from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.passive_dns import parse_time
 from hostmap.ingest.zone_file import record_resolutions
@@ -304,7 +304,10 @@ class _LogFile:
             yield ReadIssue(provenance=self.at(number), message=message, severity=Severity.WARNING)
 
     def read(self, stream: Iterable[bytes]) -> Iterator[ReadItem]:
-        for number, raw in enumerate(stream, 1):
+        for number, raw in enumerate(bounded_lines(stream), 1):
+            if isinstance(raw, OverlongLine):
+                yield ReadIssue(provenance=self.at(number), message=raw.message())
+                continue
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if not line.strip():
                 continue
@@ -345,7 +348,7 @@ class _LogFile:
 
     def _json(self, line: str) -> tuple[str | None, Record]:
         try:
-            record = json.loads(line)
+            record = json_loads(line)
         except ValueError as exc:
             raise MalformedInput(f"not JSON: {exc}") from None
         if not isinstance(record, dict):
@@ -410,7 +413,7 @@ class ZeekLogsReader:
             return 1.0
         first = head.lstrip().split(b"\n", 1)[0]
         try:
-            record = json.loads(first)
+            record = json_loads(first)
         except ValueError:
             return 0.0
         if isinstance(record, dict) and "ts" in record:

@@ -1,0 +1,1 @@
+"""Hostile inputs: bombs, traversal, truncations, escapes, markup, secrets (see build_corpus)."""

@@ -329,3 +329,11 @@ def test_an_empty_map_still_opens(browser, tmp_path):
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_c1_controls_and_bidi_overrides_are_never_raw_in_the_data_block():
+    value = {"label": "rtl\u202egnp.example \x9b2J \u2066x\u2069 \x7f"}
+    text = html_page.embed_json(value)
+    assert not re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), text
+    assert "\\u202e" in text and "\\u009b" in text
+    assert json.loads(text) == value

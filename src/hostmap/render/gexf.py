@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 from networkx.readwrite.gexf import GEXFWriter
 
-from hostmap.render._escape import flat_graph
+from hostmap.render._escape import flat_graph, visible
 
 __all__ = ["render"]
 
@@ -27,6 +27,9 @@ def render(report: dict[str, Any], graph: nx.MultiDiGraph) -> bytes:
     """The map as a GEXF document (UTF-8 XML bytes)."""
     out = flat_graph(graph)
     out.graph = {"name": "hostmap", "mode": "dynamic"}
+    for node, data in out.nodes(data=True):
+        # What Gephi shows: control characters and bidi overrides as \xNN / \uNNNN.
+        data["label"] = visible(data.get("label", node))
     for _, _, data in out.edges(data=True):
         data["label"] = data["kind"]
         if data["kind"] == "resolves-to":

@@ -16,8 +16,10 @@ resolves-to edges valid on the chosen day.  The script puts data into the
 page with `textContent` only.  Tests drive it through `window.hostmap`.
 
 Safety of the embedded data: the JSON has every `<`, `>` and `&` written as
-a `\\u003c`-style escape (so no `</script>` or `<!--` can occur in it) and
-U+2028 / U+2029 escaped too; the inlined scripts are checked for
+a `\\u003c`-style escape (so no `</script>` or `<!--` can occur in it), and
+U+2028 / U+2029, C1 controls and bidi overrides escaped too (so the file holds
+none raw, while `JSON.parse` gives the data back exactly); the page's script
+shows them as `\\xNN` / `\\uNNNN`.  The inlined scripts are checked for
 `</script` and `<!--` before they are written.
 """
 
@@ -45,9 +47,11 @@ DATA_ID = "hostmap-data"
 VENDOR_JS = "vendor/cytoscape.min.js"
 """The vendored library, relative to the hostmap.data package."""
 
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
+# `<`, `>`, `&` could end the script element; U+2028/2029 end a line in old JavaScript;
+# C1 controls (U+009B is a terminal's CSI) and bidi overrides must not sit raw in a file a
+# terminal or editor may show.  JSON.parse gives each back exactly; the page's script then
+# shows them as \xNN / \uNNNN, as the text report does.
+_JSON_UNSAFE = re.compile("[<>&\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # What would end or confuse an inline <script> / <style> element's text.
 _SCRIPT_UNSAFE = re.compile(r"</script|<!--", re.IGNORECASE)
 _STYLE_UNSAFE = re.compile(r"</style", re.IGNORECASE)
@@ -61,7 +65,7 @@ def embed_json(value: Any) -> str:
     only ever land inside strings and `JSON.parse` gives back `value` exactly.
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return _JSON_UNSAFE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @cache

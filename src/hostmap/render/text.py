@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from rich.console import Console
@@ -11,18 +10,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from hostmap.analyze.findings import format_time
+from hostmap.render._escape import visible
 
 __all__ = ["clean", "render", "render_to"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 EVIDENCE_SHOWN = 3
 
 
 def clean(value: object) -> str:
-    """Text safe for a terminal: control characters and escapes shown, rich markup escaped."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return escape(text)
+    """Text safe for a terminal, on one line: control characters (newline and tab included),
+    escape sequences and bidi overrides shown as `\\xNN`/`\\uNNNN`, rich markup escaped."""
+    return escape(visible(value))
 
 
 def _cite(evidence: list[dict[str, str]], total: int | None = None) -> str:

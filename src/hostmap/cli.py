@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import duckdb
 from rich.console import Console
 
 from hostmap import __version__
@@ -25,7 +26,7 @@ from hostmap.analyze import run_analyses
 from hostmap.errors import HostmapError, InputError, OutputError, UsageError
 from hostmap.ingest import READERS
 from hostmap.model import ReadIssue, Severity
-from hostmap.pipeline import load_paths
+from hostmap.pipeline import InputSummary, load_paths
 from hostmap.redact import redact_graph, redact_issue_message, redact_report
 from hostmap.render import FORMAT_BY_SUFFIX, RENDERERS, format_for_path, json_doc, text
 from hostmap.sanitize import SUPPORTED_FORMATS, sanitize_file
@@ -46,6 +47,14 @@ def _fail(err: Console, exc: Exception, debug: bool) -> NoReturn:
         raise exc
     err.print(f"hostmap: error: {text.clean(exc)}")
     sys.exit(EXIT_USAGE)
+
+
+def _out_of_memory(exc: BaseException) -> Exception:
+    """MemoryError or DuckDB's OutOfMemoryException as one line saying what to do."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    detail = detail.removeprefix("Out of Memory Error: ")
+    return RuntimeError("out of memory" + (f" ({detail})" if detail else "")
+                        + ": read fewer inputs at once, or allow hostmap more memory")
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -158,7 +167,7 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
         map_format = _map_format(map_file) if map_file else None
         report, problems, readable, graph = _run(paths, moment, db, format_name, quiet, err,
                                                  with_graph=map_file is not None,
-                                                 show_secrets=show_secrets)
+                                                 show_secrets=show_secrets, debug=debug)
         if map_file is not None and map_format is not None:
             _write_atomically(map_file, RENDERERS[map_format](report, graph))
         rendered = json_doc.render(report) if as_json else None
@@ -170,6 +179,10 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
             text.render_to(Console(highlight=False), report, list_issues=quiet)
     except (HostmapError, click.BadParameter) as exc:
         _fail(err, exc, debug)
+    except (MemoryError, duckdb.OutOfMemoryException) as exc:
+        if debug:
+            raise
+        _fail(err, _out_of_memory(exc), debug)
     if not readable:
         err.print("hostmap: error: nothing readable in the inputs")
         sys.exit(EXIT_USAGE)
@@ -180,7 +193,7 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
 
 def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
          format_name: str | None, quiet: bool, err: Console, *, with_graph: bool = False,
-         show_secrets: bool = False) -> tuple[dict[str, Any], int, int, Any]:
+         show_secrets: bool = False, debug: bool = False) -> tuple[dict[str, Any], int, int, Any]:
     """Read, analyse and (when asked) build the map; redact both unless `show_secrets`."""
     store = Store(db)
     graph = None
@@ -198,7 +211,7 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
     try:
         with _progress(quiet, err, paths) as on_progress:
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
-                                   on_issue=on_issue)
+                                   on_issue=on_issue, isolate=not debug)
         report = run_analyses(store, at=moment)
         if with_graph:
             from hostmap.graph import build_graph
@@ -209,8 +222,16 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
     if not show_secrets:
         report = redact_report(report)
         graph = None if graph is None else redact_graph(graph)
-    readable = sum(1 for s in summaries if not s.skipped or s.format) or (1 if db else 0)
+    readable = sum(1 for s in summaries if _readable(s)) or (1 if db else 0)
     return report, problems, readable, graph
+
+
+def _readable(summary: InputSummary) -> bool:
+    """A file counts as read when its format was recognised and it gave records, or gave
+    none without an error (an empty capture, an address database, a file already in --db).
+    A recognised file from which nothing could be read (a SAZ cut before its zip directory)
+    is not readable, as `hostmap sanitize` says of it too."""
+    return summary.format is not None and (summary.records > 0 or summary.errors == 0)
 
 
 class _progress:
@@ -322,7 +343,7 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
                                                  err, with_graph=True,
-                                                 show_secrets=show_secrets)
+                                                 show_secrets=show_secrets, debug=debug)
         rendered = RENDERERS[map_format](report, graph)
         if output is not None:
             _write_atomically(output, rendered)
@@ -332,6 +353,10 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
             click.echo(rendered, nl=False)
     except (HostmapError, click.BadParameter) as exc:
         _fail(err, exc, debug)
+    except (MemoryError, duckdb.OutOfMemoryException) as exc:
+        if debug:
+            raise
+        _fail(err, _out_of_memory(exc), debug)
     if not readable:
         err.print("hostmap: error: nothing readable in the inputs")
         sys.exit(EXIT_USAGE)

@@ -38,26 +38,64 @@ records and once when each file is done."""
 
 def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
                on_progress: ProgressCallback | None = None,
-               on_issue: Callable[[ReadIssue], None] | None = None) -> list[InputSummary]:
+               on_issue: Callable[[ReadIssue], None] | None = None,
+               isolate: bool = True) -> list[InputSummary]:
     """Read every file under `paths` into `store`; one summary per file, in order.
 
     Files found inside folders that no reader recognises are listed as skipped
     with a warning; a file named explicitly that no reader recognises is an error.
     `format` forces one reader for every file.
+
+    With `isolate` (the default) an unexpected exception while one file is read or
+    stored (a reader bug, MemoryError, a DuckDB error) does not end the run: that
+    file's rows are taken out again and it gets one ERROR issue naming the
+    exception; the other files are read as usual.  `isolate=False` lets it raise
+    (the CLI's --debug).
     """
     summaries = []
     forced = reader_named(format) if format else None
     for path, explicit in discover(paths):
-        summary = _load_file(store, path, explicit, forced, on_progress, on_issue)
+        input_id = store.begin_input()
+        seen: dict[str, str] = {}
+        try:
+            summary = _load_file(store, input_id, path, explicit, forced, on_progress, on_issue,
+                                 seen)
+        except Exception as exc:
+            if not isolate:
+                raise
+            summary = _failed_file(store, input_id, path, seen.get("format"), exc, on_issue)
         summaries.append(summary)
     store.flush()
     return summaries
 
 
-def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
+def _failed_file(store: Store, input_id: int, path: Path, fmt: str | None, exc: Exception,
+                 on_issue: Callable[[ReadIssue], None] | None) -> InputSummary:
+    """Take out what a file stored before `exc` stopped it; record one issue instead."""
+    for rows in store._buffers.values():  # only this file's rows: end_input flushed the rest
+        rows.clear()
+    for table in Store.TABLES:
+        store.con.execute(f"DELETE FROM {table} WHERE input_id = ?", [input_id])
+    if isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__:
+        what = "ran out of memory"
+    else:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        what = f"{type(exc).__name__}" + (f": {detail}" if detail else "")
+    problem = ReadIssue(provenance=Provenance(file=str(path), format=fmt or "", locator=""),
+                        message=f"reading stopped by an unexpected error ({what}); "
+                                f"the file is left out of the report")
+    store.add(input_id, problem)
+    if on_issue:
+        on_issue(problem)
+    store.end_input(input_id, path=str(path), format=fmt, sha256=None, records=0, errors=1,
+                    warnings=0)
+    return InputSummary(path=str(path), format=fmt, records=0, issues=(problem,))
+
+
+def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: Reader | None,
                on_progress: ProgressCallback | None,
-               on_issue: Callable[[ReadIssue], None] | None) -> InputSummary:
-    input_id = store.begin_input()
+               on_issue: Callable[[ReadIssue], None] | None,
+               seen: dict[str, str]) -> InputSummary:
     issues: list[ReadIssue] = []
 
     def issue(message: str, severity: Severity, fmt: str = "") -> InputSummary:
@@ -85,6 +123,7 @@ def _load_file(store: Store, path: Path, explicit: bool, forced: Reader | None,
         return issue(f"skipped: {exc}", Severity.ERROR if explicit else Severity.WARNING)
     except OSError as exc:
         return issue(f"cannot open: {exc.strerror or exc}", Severity.ERROR)
+    seen["format"] = reader.format
     if store.has_input(sha256):
         return InputSummary(path=str(path), format=reader.format, records=0, issues=(),
                             skipped=True)

@@ -69,41 +69,18 @@ KEEPS = {
 
 BUGS: dict[str, dict[str, str]] = {
     "clean": {
-        "nesting/har-deep-value.har": (
-            "HAR entry nested 100,000 deep: ijson.items builds a prefix string per level "
-            "(quadratic time and memory); MemoryError under the 3 GiB cap, OOM without it"),
         "bombs/pdns-gzip-bomb.jsonl.gz": (
             "passive DNS (DuckDB bulk load, 4e9fcfb): the line that inflates to 1.1 GiB is "
             "dropped without an issue, so the run exits 0 ('every input was read completely') "
             "where it skipped a record"),
     },
     "memory": {
-        "nesting/har-deep-value.har": "see clean: ijson prefix strings, quadratic memory",
-        "bombs/mitm-gzip-bomb.mitm": (
-            "mitmproxy reader: response.get_text() decodes the whole gzip body (1.1 GiB) before "
-            "MAX_BODY_CHARS cuts it; peak RSS ~1.2 GiB"),
     },
     "keeps": {
-        "numbers/mitm-18-digit.mitm": (
-            "mitmproxy: datetime.fromtimestamp(1e18) raises OSError (EOVERFLOW), which "
-            "_read_record does not catch, so read_file ends the file there: the next good flow "
-            "is lost and the issue has no flow locator"),
-        "nesting/har-deep-value.har": "see clean",
     },
     "sanitize-clean": {
-        "nesting/har-deep-value.har": "sanitize: MemoryError from the same ijson nesting",
-        "numbers/har-bad-unicode.har": (
-            "sanitize: a lone low-surrogate escape (\\udfff) in a JSON string makes ijson "
-            "(yajl2_c) raise UnicodeDecodeError, which `hostmap sanitize` does not catch "
-            "(_sanitize_har._log_fields): a traceback"),
     },
     "sanitize-memory": {
-        "nesting/har-deep-value.har": "sanitize: ijson nesting, quadratic memory",
-        "bombs/saz-member-bomb.saz": (
-            "sanitize: a SAZ member that inflates past 256 MiB is refused only after up to "
-            "256 MiB is held in memory (peak RSS ~610 MiB), although the zip directory "
-            "already gives its size"),
-        "bombs/saz-member-bomb-lying.saz": "sanitize: as saz-member-bomb (peak RSS ~610 MiB)",
     },
 }
 
@@ -210,14 +187,12 @@ def test_body_bombs_are_cut_at_the_decoding_limit(runs: Runs) -> None:
 # --- a file from which nothing can be read ------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "exit 1 where the issue says 2: a file whose format is recognised but from which no "
-    "record can be read (a SAZ cut before its central directory) counts as readable in "
-    "cli._run ('not s.skipped'), so 'nothing readable' is not reported; `hostmap sanitize` "
-    "exits 2 for the same file"))
 def test_a_recognised_file_with_nothing_readable_exits_2(runs: Runs) -> None:
+    # The rule: 0 all read; 1 some input skipped or partly read; 2 nothing readable.  A SAZ
+    # cut before its zip directory is recognised but gives nothing: 2, as in sanitize.
     run = runs.analyzed["truncated/saz-cut.saz"]
     assert run.returncode == 2, run.describe()
+    assert runs.sanitized["truncated/saz-cut.saz"].returncode == 2
 
 
 # --- names/ and secrets/ read as folders: escaping in every output -----------------------
@@ -370,9 +345,6 @@ def test_strict_turns_a_skipped_record_into_a_failure_and_map_exits_like_analyze
     assert nothing.returncode == 2 and "Traceback" not in nothing.err, nothing.describe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "one crashing file ends the whole run with a traceback and no report: see the xfails of "
-    "test_analyze_ends_cleanly_with_the_stated_exit_code (deep JSON, 18-digit numbers, ...)"))
 def test_every_hostile_file_at_once_gives_one_report_and_exit_1() -> None:
     root, files = harness.corpus()
     paths = [root / f.name for f in files if not f.name.startswith("bombs/")]

@@ -431,3 +431,18 @@ def test_the_har_writer_streams_into_any_binary_stream():
     records, issues = write_har(str(HENAN / "app-session.har"), out, Counter())
     assert records == 15 and not issues
     assert len(json.loads(out.getvalue())["log"]["entries"]) == 15
+
+
+def test_saz_member_over_the_limit_is_refused_from_its_declared_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import hostmap._sanitize_saz as sanitize_saz
+
+    monkeypatch.setattr(sanitize_saz, "MAX_MEMBER_BYTES", 4096)
+    source = tmp_path / "bomb.saz"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as saz:
+        saz.writestr("raw/01_c.txt", b"GET http://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        saz.writestr("raw/01_s.txt", b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 100_000)
+    summary = sanitize_file(source, tmp_path / "out.saz")
+    # Refused by the zip directory's size, before inflating it.
+    assert [str(i) for i in summary.issues] == [
+        "member raw/01_s.txt: 100,019 bytes uncompressed, over 0 MiB; left out"]

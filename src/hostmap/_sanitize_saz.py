@@ -88,18 +88,36 @@ def write_saz(source: str, out: BinaryIO, counts: Counter[str]) -> tuple[int, li
     return sessions, issues
 
 
+_READ_CHUNK = 2**20
+
+
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, issues: list[str]) -> bytes | None:
-    """A member's bytes, or None (with an issue) when it is too large or broken."""
+    """A member's bytes, or None (with an issue) when it is too large or broken.
+
+    A member whose zip directory entry says it is over the limit is refused
+    before anything is inflated.  Otherwise it is inflated in chunks: zipfile
+    stops at the size the directory declares and checks the CRC, so a member
+    whose directory lies (a bomb declared small) costs at most its declared
+    size and is then refused as broken.
+    """
+    if info.file_size > MAX_MEMBER_BYTES:
+        issues.append(f"member {info.filename}: {info.file_size:,} bytes uncompressed, over "
+                      f"{MAX_MEMBER_BYTES >> 20} MiB; left out")
+        return None
+    parts: list[bytes] = []
+    size = 0
     try:
         with archive.open(info) as stream:
-            data = stream.read(MAX_MEMBER_BYTES + 1)
+            while size <= MAX_MEMBER_BYTES and (chunk := stream.read(_READ_CHUNK)):
+                parts.append(chunk)
+                size += len(chunk)
     except _ZIP_ERRORS as exc:
         issues.append(f"member {info.filename}: {type(exc).__name__}: {exc}; left out")
         return None
-    if len(data) > MAX_MEMBER_BYTES:
+    if size > MAX_MEMBER_BYTES:
         issues.append(f"member {info.filename}: over {MAX_MEMBER_BYTES >> 20} MiB; left out")
         return None
-    return data
+    return b"".join(parts)
 
 
 def _request_methods(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:

@@ -13,6 +13,13 @@ __all__ = ["is_address", "normalize_hostname", "registrable_domain", "split_toke
 
 _TOKEN_SEPARATORS = re.compile(r"([.-])")
 
+_MEMO_SIZE = 16_384
+"""Entries in each memo below: captures and zones repeat their names."""
+_MEMO_LONGEST = 256
+"""Longer texts are not memoized (a hostile 100 MB "name" must not be kept alive)."""
+_IPV4_CHARS = re.compile(r"[0-9.]{7,15}")
+"""What an IPv4 literal is made of: four dotted octets of one to three ASCII digits."""
+
 
 def normalize_hostname(name: str) -> str:
     """Lower case, no trailing dot, IDNA A-labels decoded to Unicode where valid.
@@ -21,6 +28,12 @@ def normalize_hostname(name: str) -> str:
     that are not valid IDNA (underscores, odd bytes) are kept as given, lower
     cased: nothing is lost.
     """
+    if type(name) is str and len(name) <= _MEMO_LONGEST:
+        return _memo_normalize_hostname(name)
+    return _normalize_hostname(name)
+
+
+def _normalize_hostname(name: str) -> str:
     name = name.strip()
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
@@ -29,8 +42,11 @@ def normalize_hostname(name: str) -> str:
     name = name.rstrip(".").lower()
     if not name:
         return name
-    if is_address(name):
-        return str(ipaddress.ip_address(name))
+    if _may_be_address(name):
+        try:
+            return str(ipaddress.ip_address(name))
+        except ValueError:
+            pass
     if "xn--" in name:
         try:
             return idna.decode(name)
@@ -39,8 +55,23 @@ def normalize_hostname(name: str) -> str:
     return name
 
 
+_memo_normalize_hostname = functools.lru_cache(maxsize=_MEMO_SIZE)(_normalize_hostname)
+
+
+def _may_be_address(text: str) -> bool:
+    """False when `text` cannot be an address literal, so ipaddress need not try it.
+
+    Without a ':' only IPv4 is possible (IPv6 needs at least two colons; a
+    scope id comes after '%' and only on IPv6), and IPv4 is only ASCII digits
+    and dots.  Host names nearly always have some other character.
+    """
+    return ":" in text or _IPV4_CHARS.fullmatch(text) is not None
+
+
 def is_address(text: str) -> bool:
     """True if `text` is an IPv4 or IPv6 address literal."""
+    if not _may_be_address(text):
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:

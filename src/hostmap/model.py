@@ -10,6 +10,7 @@ canonical text form, times timezone-aware UTC.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,10 +76,22 @@ def normalize_address(text: str) -> str:
 
     Raises ValueError when `text` is not an address.
     """
+    if type(text) is str and len(text) <= _MEMO_LONGEST:
+        return _memo_normalize_address(text)
+    return _normalize_address(text)
+
+
+def _normalize_address(text: str) -> str:
     text = text.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     return str(ipaddress.ip_address(text.split("%", 1)[0]))
+
+
+_memo_normalize_address = functools.lru_cache(maxsize=16_384)(_normalize_address)
+"""Captures repeat their addresses; a text that is not one raises each time (not memoized)."""
+_MEMO_LONGEST = 64
+"""Longer texts (an address is at most 45 characters, then a scope id) are not memoized."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

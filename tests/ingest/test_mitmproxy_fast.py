@@ -477,7 +477,6 @@ FAST_VARIANTS = {
     name
     for name, made in VARIANTS.items()
     if not isinstance(made, dict) and made.type == "http" and made.websocket is None
-    and name != "body-text-codec-charset"  # rot13 makes get_text raise TypeError: mitmproxy's way
 } | {"state-time-int", "state-time-zero", "state-server-times-int", "state-tls-time-zero",
      "state-proxy-mode-reverse", "state-error-int-time", "state-missing-backup",
      "state-sni-empty", "state-leaf-with-text-around", "state-peer-3-tuple", "state-address-none",
@@ -666,3 +665,153 @@ def test_framing_matches_mitmproxys_flow_reader(corpus_dir: Path, tmp_path: Path
         with open(path, "rb") as stream:
             flows = list(FlowReader(stream).stream())
         assert len(records(path)) == len(flows)
+
+
+# -- response bodies: mitmproxy's get_text, bounded ----------------------------------------
+
+NOT_GET_TEXT = {"body-text-codec-charset"}
+"""Variants whose text is not get_text's: charset=rot13 makes get_text raise TypeError (the
+whole flow used to be lost); hostmap reads the body as UTF-8 instead."""
+
+
+def test_the_rot13_charset_no_longer_loses_the_flow() -> None:
+    made = VARIANTS["body-text-codec-charset"]
+    with pytest.raises(TypeError):
+        made.response.get_text(strict=False)
+    assert mf._body_text(made.response) == made.response.raw_content.decode()
+
+
+def http_flows(corpus_dir: Path, henan_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    for name, made in sorted(VARIANTS.items()):
+        if not isinstance(made, dict) and made.type == "http" and name not in NOT_GET_TEXT:
+            yield name, made
+    for path in [*rewritten_corpus(corpus_dir, tmp_path), henan_dir / "app-session.mitm"]:
+        with open(path, "rb") as stream:
+            for number, made in enumerate(FlowReader(stream).stream()):
+                if isinstance(made, http.HTTPFlow):
+                    yield f"{path.name} flow {number}", made
+
+
+def test_body_text_is_mitmproxys_get_text_on_every_flow(
+    corpus_dir: Path, henan_dir: Path, tmp_path: Path
+) -> None:
+    texts = 0
+    for name, made in http_flows(corpus_dir, henan_dir, tmp_path):
+        found = mf._body_text(made.response)
+        if found is not None:
+            assert found == made.response.get_text(strict=False), name
+            texts += 1
+    assert texts > 30
+
+
+TEXT = "héllo https://a.example/1 网址 http://b.example.org/x?y=1 \U0001F600 " * 3
+_CODINGS: dict[str, Callable[[bytes], bytes]] = {
+    "identity": lambda data: data,
+    "gzip": lambda data: gzip.compress(data, mtime=0),
+    "gzip-two-members": lambda data: gzip.compress(data[:7], mtime=0) + gzip.compress(data[7:]),
+    "gzip-zero-padded": lambda data: gzip.compress(data, mtime=0) + b"\0" * 8,
+    "gzip-cut": lambda data: gzip.compress(data, mtime=0)[:-9],
+    "gzip-garbage-after": lambda data: gzip.compress(data, mtime=0) + b"garbage",
+    "deflate": zlib.compress,
+    "deflate-bare": lambda data: zlib.compress(data)[2:-4],
+    "deflate-cut": lambda data: zlib.compress(data)[:-6],
+    "deflate-garbage-after": lambda data: zlib.compress(data) + b"more",
+    "br": brotli.compress,
+    "br-cut": lambda data: brotli.compress(data)[:-3],
+    "br-garbage-after": lambda data: brotli.compress(data) + b"x",
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+    "zstd-two-frames": lambda data: (zstandard.ZstdCompressor().compress(data[:5])
+                                     + zstandard.ZstdCompressor().compress(data[5:])),
+    "zstd-cut": lambda data: zstandard.ZstdCompressor().compress(data)[:-4],
+    "not-compressed": lambda data: b"\x1f\x8b" + data,
+}
+"""Content codings by their test name; the header value is the name up to its first '-'."""
+
+
+def _coding_header(name: str) -> str:
+    return {"not": "gzip"}.get(name.split("-")[0], name.split("-")[0])
+
+
+@pytest.mark.parametrize("coding", sorted(_CODINGS))
+@pytest.mark.parametrize(
+    ("content_type", "charset"),
+    [("text/html; charset=utf-8", "utf-8"), ("text/html; charset=gbk", "gbk"),
+     ("application/json", "utf-8"), ("text/plain", "latin-1"), ("text/plain", "utf-8"),
+     ("text/plain; charset=utf-16", "utf-16"), ("text/plain; charset=nope", "utf-8"),
+     ("text/plain; charset=hex", "utf-8"), ("text/plain; charset=zlib", "utf-8"),
+     ("text/plain; charset=gzip", "utf-8"), ("text/plain; charset=ascii", "utf-8")],
+)
+def test_text_of_is_get_text(coding: str, content_type: str, charset: str) -> None:
+    for body in (TEXT, "<meta charset='iso-8859-1'>caf\u00e9 " + TEXT[:40], ""):
+        raw = _CODINGS[coding](body.encode(charset, "replace"))
+        made = response(raw, [(b"Content-Type", content_type.encode()),
+                              (b"Content-Encoding", _coding_header(coding).encode())])
+        expected = made.get_text(strict=False)
+        if expected == b"":  # an empty body through a bytes codec ("hex"): bytes, but empty
+            expected = ""
+        assert isinstance(expected, str)
+        assert mf._text_of(raw, content_type, _coding_header(coding)) == expected, coding
+
+
+def test_a_codec_charset_that_inflates_is_read_as_utf8_not_inflated() -> None:
+    """charset=zlib: mitmproxy would inflate the body (a bomb of its own) and return bytes."""
+    raw = zlib.compress(b"x" * 100_000)
+    made = response(raw, [(b"Content-Type", b"text/plain; charset=zlib")])
+    assert made.get_text(strict=False) == b"x" * 100_000
+    assert mf._text_of(raw, "text/plain; charset=zlib", None) == raw.decode("utf8",
+                                                                           "surrogateescape")
+
+
+@pytest.mark.parametrize("coding", ["gzip", "gzip-two-members", "deflate", "deflate-bare", "br",
+                                    "zstd", "zstd-two-frames", "identity"])
+def test_a_body_past_the_limit_is_cut_to_its_first_bytes(
+    coding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mf, "MAX_BODY_BYTES", 1000)
+    body = ("wörd https://x.example/ " * 400).encode()
+    raw = _CODINGS[coding](body)
+    text = mf._text_of(raw, "text/plain; charset=utf-8", _coding_header(coding))
+    if coding == "identity":  # not decoded, so not cut: the caller cuts the text
+        assert text == body.decode()
+        return
+    assert body.decode().startswith(text)
+    assert 998 <= len(text.encode()) <= 1000  # a character cut at the end is left out
+
+
+def test_a_gzip_bomb_costs_no_more_than_the_limit() -> None:
+    import tracemalloc
+
+    bomb = gzip.compress(b"<p>" + b" " * (64 << 20), compresslevel=9, mtime=0)  # 64 MiB
+    tracemalloc.start()
+    try:
+        text = mf._text_of(bomb, "text/html", "gzip")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(text) == mf.MAX_BODY_BYTES
+    assert peak < 4 * mf.MAX_BODY_BYTES + (8 << 20)
+
+
+# -- time stamps no date can hold ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", [1e18, 999999999999999999, 1e300, 253402300800.0])
+@pytest.mark.parametrize("where", ["request", "server connection"])
+def test_an_impossible_time_stamp_is_an_issue_for_its_flow_only(
+    tmp_path: Path, stamp: float, where: str
+) -> None:
+    bad = flow("bad-time.example")
+    if where == "request":
+        bad.request.timestamp_start = stamp
+    else:
+        bad.server_conn.timestamp_tls_setup = stamp
+    path = write_flows(tmp_path / "times.mitm", [bad, flow("after.example")])
+    items = assert_same(path)
+    issue = items[0]
+    assert isinstance(issue, ReadIssue) and issue.severity is Severity.ERROR
+    assert issue.provenance.locator == "flow 0"
+    assert re.search(rf"the {where} time stamp [0-9.e+]+ is not a date \(.+\)$", issue.message)
+    assert "\n" not in issue.message
+    assert [(i.provenance.locator, i.host) for i in items if isinstance(i, HttpExchange)] == [
+        ("flow 1", "after.example")
+    ]

@@ -43,17 +43,23 @@ What each flow gives:
 
 from __future__ import annotations
 
+import codecs
 import functools
+import gzip
 import hashlib
+import io
 import os
 import re
 import typing
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import urljoin
 
+import brotli  # type: ignore[import-untyped]  # mitmproxy depends on it
+import zstandard
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
@@ -248,8 +254,8 @@ class _Facts(NamedTuple):
     """response.status_code; None without a response"""
     response_fields: tuple[tuple[bytes, bytes], ...]
     """response.headers.fields; () without a response"""
-    body_text: str | bytes | None
-    """response.get_text(strict=False) for a non-empty text body, else None"""
+    body_text: str | None
+    """response.get_text(strict=False) for a non-empty text body, else None (`_text_of`)"""
     server_address: tuple[Any, ...] | None
     """server_conn.address"""
     server_peername: tuple[Any, ...] | None
@@ -287,15 +293,133 @@ def _flow_facts(flow: http.HTTPFlow) -> _Facts:
     )
 
 
-def _body_text(response: http.Response | None) -> str | bytes | None:
+def _body_text(response: http.Response | None) -> str | None:
     if response is None or not response.raw_content:
         return None
-    if not is_text_media_type(response.headers.get("content-type")):
+    content_type = response.headers.get("content-type")
+    if not is_text_media_type(content_type):
         return None
+    return _text_of(response.raw_content, content_type, response.headers.get("content-encoding"))
+
+
+# -- response bodies: `Message.get_text(strict=False)`, bounded ------------------------------
+
+MAX_BODY_BYTES = 4 * MAX_BODY_CHARS
+"""Decoded bytes of a body kept to make its text: enough for MAX_BODY_CHARS characters in
+any charset of up to 4 bytes a character (UTF-8, GB 18030, UTF-32)."""
+
+_CHUNK = 1 << 16
+
+
+def _text_of(raw: bytes, content_type: str | None, content_encoding: str | None) -> str:
+    """What `Message.get_text(strict=False)` gives for this body, without its bombs.
+
+    For a body that decodes to at most MAX_BODY_BYTES this is mitmproxy's own
+    result (tests/ingest/test_mitmproxy_fast.py checks it): the Content-Encoding
+    undone where mitmproxy undoes it (else the raw bytes), then the charset of
+    `infer_content_encoding`, else UTF-8 with surrogate escapes.  Past that only
+    the first MAX_BODY_BYTES decoded bytes are kept, so a 1 GiB gzip bomb costs
+    what an 8 MB body costs, and a character cut at the end is left out.
+
+    Where mitmproxy would hand Python's codecs a name that is not an HTTP
+    coding or a text charset ("zlib", "bz2", "hex", "rot13": bytes-to-bytes
+    codecs, two of them bombs of their own), the bytes are taken as they are
+    (Content-Encoding) or read as UTF-8 (charset); mitmproxy would return bytes,
+    or raise a TypeError that lost the whole flow.
+    """
+    content, cut = raw, False
+    if content_encoding:
+        decoded = _decompressed(raw, content_encoding.lower())
+        if decoded is not None:
+            content, cut = decoded
+    charset = infer_content_encoding(content_type or "", content)
     try:
-        return response.get_text(strict=False)
-    except (ValueError, LookupError):  # an unknown charset or a broken compression
+        codec = codecs.lookup(charset)
+        if not codec._is_text_encoding or charset.lower() in encoding.custom_decode:
+            raise LookupError(charset)
+        if cut:
+            return codec.incrementaldecoder("strict").decode(content, final=False)
+        return codecs.decode(content, charset)
+    except Exception:  # noqa: BLE001 - mitmproxy's fallback for any failed charset
+        return content.decode("utf8", "surrogateescape")
+
+
+def _decompressed(raw: bytes, coding: str) -> tuple[bytes, bool] | None:
+    """`encoding.decode(raw, coding)` cut at MAX_BODY_BYTES: (content, cut), or None when
+    mitmproxy's `get_content(strict=False)` keeps the raw bytes (unknown coding, bad data)."""
+    try:
+        if coding in ("gzip",):
+            return _read_at_most(gzip.GzipFile(fileobj=io.BytesIO(raw)).read)
+        if coding in ("deflate", "deflateraw"):
+            try:
+                return _inflate(raw, zlib.MAX_WBITS)  # mitmproxy: zlib.decompress(raw), then
+            except zlib.error:
+                return _inflate(raw, -zlib.MAX_WBITS)  # bare deflate, as old IIS sent it
+        if coding == "br":
+            return _measured(raw, coding, _brotli_output(raw))
+        if coding == "zstd":
+            return _measured(raw, coding, _zstd_output(raw))
+    except Exception:  # noqa: BLE001 - mitmproxy keeps the raw body whatever failed
         return None
+    return None  # identity, none, and names that are no HTTP content coding
+
+
+def _read_at_most(read: Callable[[int], bytes]) -> tuple[bytes, bool]:
+    """Everything `read()` would give, read in chunks; cut once past MAX_BODY_BYTES."""
+    out = bytearray()
+    while chunk := read(_CHUNK):
+        out += chunk
+        if len(out) > MAX_BODY_BYTES:
+            return bytes(out[:MAX_BODY_BYTES]), True
+    return bytes(out), False
+
+
+def _inflate(raw: bytes, wbits: int) -> tuple[bytes, bool]:
+    """`zlib.decompress(raw, wbits)` cut at MAX_BODY_BYTES (data after the stream is ignored,
+    a stream that does not end is a zlib.error, as there)."""
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(raw, MAX_BODY_BYTES + 1)
+    if len(out) > MAX_BODY_BYTES:
+        return out[:MAX_BODY_BYTES], True
+    if not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out, False
+
+
+def _measured(raw: bytes, coding: str, pieces: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Decode with mitmproxy once the output is known to be small; else the first part."""
+    out = bytearray()
+    for piece in pieces:
+        out += piece
+        if len(out) > MAX_BODY_BYTES:
+            return bytes(out[:MAX_BODY_BYTES]), True
+    # Every byte was fed and the output stayed small: mitmproxy's own decoder, for its
+    # exact verdict on the end of the data, can produce no more than was counted.
+    decoded = encoding.decode(raw, coding)
+    assert isinstance(decoded, bytes)
+    return decoded, False
+
+
+def _brotli_output(raw: bytes) -> Iterator[bytes]:
+    # brotli 1.1 takes no output limit: 8 input bytes hold at most one meta-block's
+    # start, so each piece is at most 16 MiB (RFC 7932 9.2).
+    process = brotli.Decompressor().process
+    for start in range(0, len(raw), 8):
+        yield process(raw[start : start + 8])
+
+
+def _zstd_output(raw: bytes) -> Iterator[bytes]:
+    """The frames one after another (stream_reader's read(n) stops after the first frame)."""
+    rest = raw
+    while rest:
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        for start in range(0, len(rest), 256):  # a block is at most 128 KiB of output
+            yield frame.decompress(rest[start : start + 256])
+            if frame.eof:
+                rest = frame.unused_data + rest[start + 256 :]
+                break
+        else:
+            return
 
 
 def _items(facts: _Facts, provenance: Provenance) -> list[ReadItem]:
@@ -330,7 +454,7 @@ def _http_items(facts: _Facts, provenance: Provenance) -> list[ReadItem]:
         method=facts.method or None,
         path=facts.path or None,
         status=facts.status or None,
-        time=_time(facts.time),
+        time=_time(facts.time, "request"),
         server_address=address,
         sni=facts.sni,
         request_headers=_headers(facts.request_fields),
@@ -340,7 +464,7 @@ def _http_items(facts: _Facts, provenance: Provenance) -> list[ReadItem]:
     )
     items: list[ReadItem] = [exchange]
     port = facts.server_address[1] if facts.server_address else facts.port
-    when = _time(facts.tls_time)
+    when = _time(facts.tls_time, "server connection")
     if facts.leaf is not None:
         try:
             leaf = _certificate(facts.leaf, provenance, facts.sni or host, address, port, when)
@@ -390,9 +514,18 @@ def _is_address(text: str) -> bool:
     return known
 
 
-def _time(timestamp: float | None) -> datetime | None:
-    """Epoch seconds to UTC; 0 (left by migrations that lost the time) is no time."""
-    return datetime.fromtimestamp(timestamp, UTC) if timestamp and timestamp > 0 else None
+def _time(timestamp: float | None, what: str) -> datetime | None:
+    """Epoch seconds to UTC; 0 (left by migrations that lost the time) is no time.
+
+    A time stamp no date can hold (1e18 seconds, inf) is a MalformedInput: an
+    issue for its flow, and the next flow is read.
+    """
+    if not timestamp or not timestamp > 0:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise MalformedInput(f"the {what} time stamp {timestamp!r} is not a date ({exc})") from exc
 
 
 _MEMO_SIZE = 4096
@@ -729,7 +862,7 @@ def _header_fields(data: bytes, start: int, end: int, tag: int) -> _Fields:
     """`Headers.fields` of a header list: [[name, value], ...], both bytes."""
     if tag != _LIST:
         raise lazy.NotFast("headers that are not a list")
-    fields = []
+    fields: list[tuple[bytes, bytes]] = []
     append = fields.append
     index = data.index
     known = _header_items
@@ -1001,32 +1134,15 @@ def _header(fields: _Fields, name: bytes) -> str | None:
     return ", ".join(values) if values else None
 
 
-def _lazy_body_text(data: bytes, span: lazy.Span | None, fields: _Fields) -> str | bytes | None:
-    """`_body_text`, from the raw body: `Message.get_text(strict=False)`, step by step."""
+def _lazy_body_text(data: bytes, span: lazy.Span | None, fields: _Fields) -> str | None:
+    """`_body_text`, from the raw body and the response's header fields."""
     if span is None or span[0] == span[1]:
         return None
     content_type = _header(fields, b"content-type")
     if not is_text_media_type(content_type):
         return None
     raw = data[span[0] : span[1]]
-    try:
-        content = raw
-        content_encoding = _header(fields, b"content-encoding")
-        if content_encoding:
-            try:
-                decoded = encoding.decode(raw, content_encoding)
-                if isinstance(decoded, str):
-                    raise ValueError(f"Invalid Content-Encoding: {content_encoding}")
-                content = decoded
-            except ValueError:
-                content = raw
-        charset = infer_content_encoding(content_type or "", content)
-        try:
-            return encoding.decode(content, charset)
-        except ValueError:
-            return content.decode("utf8", "surrogateescape")
-    except (ValueError, LookupError):
-        return None
+    return _text_of(raw, content_type, _header(fields, b"content-encoding"))
 
 
 reader = MitmproxyFlowsReader()

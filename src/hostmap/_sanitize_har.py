@@ -1,8 +1,11 @@
 """`hostmap sanitize` for HAR files.
 
-The file is read twice with ijson and never held whole: once for the `log`
-fields other than `entries` (version, creator, browser, pages, comment, …),
-once to stream the entries; the copy is written entry by entry.
+The file is read once with `HarStream` (one JSON value at a time) and never
+held whole; the copy is written entry by entry, with the `log` fields other
+than `entries` (version, creator, browser, pages, comment, …) where they were
+(those after the entries are held until the entries are written).  An entry
+that is not readable JSON (nested too deeply, a bad literal) is left out with
+an issue; where the JSON breaks, the copy ends with the entries before.
 
 In each entry: `request.url` and `response.redirectURL` through `redact_url`,
 `queryString` and `postData.params` values replaced, headers through
@@ -29,6 +32,7 @@ import ijson  # type: ignore[import-untyped]
 
 from hostmap._sanitize_bodies import redact_body
 from hostmap.errors import MalformedInput
+from hostmap.ingest._har_stream import BrokenJson, HarStream
 from hostmap.redact import (
     REDACTED,
     is_secret_name,
@@ -48,6 +52,53 @@ _Redact = Callable[[str, str, Counter[str]], str]
 
 def write_har(source: str, out: BinaryIO, counts: Counter[str]) -> tuple[int, list[str]]:
     """Write the redacted HAR to `out`; return (entries written, issues)."""
+    issues: list[str] = []
+    count = 0
+    opened = False
+    after: list[tuple[str, Any]] = []
+    with open(source, "rb") as stream:
+        _skip_bom(stream)
+        walk = HarStream(stream, floats=True)
+        out.write(b'{"log": {')
+        try:
+            for kind, key, value in walk.events():
+                if kind == "entry":
+                    count += 1
+                    out.write(b"\n" if count == 1 else b",\n")
+                    out.write(_json(_entry(value, counts)))
+                elif kind == "bad-entry":
+                    issues.append(f"entry {key}: not readable JSON ({value}); "
+                                  "left out of the copy")
+                elif kind == "field" and opened:
+                    after.append((key, value))
+                elif kind == "field":
+                    out.write(_field(key, _strings(value, key, counts)) + b", ")
+                elif kind == "bad-field":
+                    issues.append(f"log.{key}: not readable JSON ({value}); "
+                                  "left out of the copy")
+                elif kind == "entries" and not opened:
+                    opened = True
+                    out.write(b'"entries": [')
+        except BrokenJson as exc:
+            if not opened:
+                raise MalformedInput(f"not a HAR file: invalid JSON ({exc.reason})") from exc
+            issues.append(f"entry {count}: the JSON is broken ({exc.reason}); "
+                          f"the copy ends after {count} entries")
+    if not opened:
+        raise MalformedInput("not a HAR file: no log.entries array")
+    out.write(b"\n]")
+    for key, value in after:
+        out.write(b", " + _field(key, _strings(value, key, counts)))
+    out.write(b"}}\n")
+    return count, issues
+
+
+def _write_har_with_ijson(source: str, out: BinaryIO, counts: Counter[str]
+                          ) -> tuple[int, list[str]]:
+    """`write_har` as it was before `HarStream` (ijson, two passes): kept to prove both agree.
+
+    tests/ingest/test_har_sanitize_equivalence.py runs both over every HAR file it finds.
+    """
     issues: list[str] = []
     log, order = _log_fields(source, issues)
     if "entries" not in order:
@@ -211,7 +262,7 @@ def _strings(value: Any, key: str | None, counts: Counter[str]) -> Any:
 
 
 def _skip_bom(stream: BinaryIO) -> None:
-    """Fiddler writes HAR files with a UTF-8 byte-order mark, which ijson rejects."""
+    """Fiddler writes HAR files with a UTF-8 byte-order mark."""
     if stream.read(3) != codecs.BOM_UTF8:
         stream.seek(0)
 

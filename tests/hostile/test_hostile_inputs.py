@@ -311,6 +311,22 @@ def test_the_corpus_build_is_deterministic(tmp_path: Path) -> None:
     assert not changed, f"built differently the second time: {changed}"
 
 
+def test_bomb_check_values_match_zlib() -> None:
+    """The corpus computes a bomb's CRC-32 and Adler-32 by combining, not by reading it."""
+    import zlib
+
+    for chunk in (b"A" * 4096, bytes(range(256)) * 3, b"x"):
+        for count in (0, 1, 2, 3, 7, 64, 1000):
+            data = chunk * count
+            assert build_corpus._repeated(zlib.crc32(chunk), len(chunk), count,
+                                          build_corpus._crc32_combine) == zlib.crc32(data)
+            assert build_corpus._repeated(zlib.adler32(chunk), len(chunk), count,
+                                          build_corpus._adler32_combine,
+                                          empty=1) == zlib.adler32(data)
+    raw, crc = build_corpus._deflate_bomb(64 * 2**20)
+    assert zlib.crc32(zlib.decompress(raw, -15)) == crc
+
+
 # --- command-line contract -----------------------------------------------------------------
 
 
@@ -318,6 +334,18 @@ def test_network_guard_is_active() -> None:
     run = harness.run_python("-c", "import socket; socket.getaddrinfo('example.com', 80)",
                              timeout=120)
     assert run.returncode == harness.GUARD_EXIT and harness.GUARD_MARK in run.err, run.describe()
+
+
+def test_a_run_forked_from_the_zygote_is_the_run_of_a_fresh_interpreter() -> None:
+    """The shared runs are forked from one start-up (harness._Zygote); same result as
+    `python -m hostmap` started anew: exit code, stdout, stderr, and no lower peak RSS."""
+    root, _ = harness.corpus()
+    args = ("analyze", root / "names" / "reverse-ip-192.0.2.73.txt", root / "junk" / "noise.bin")
+    forked, fresh = harness.run_hostmap(*args), harness.run_hostmap(*args, fresh=True)
+    assert (forked.returncode, forked.out, forked.err) == (fresh.returncode, fresh.out,
+                                                           fresh.err), forked.describe()
+    assert forked.returncode == 1 and "hostmap: error:" in forked.err
+    assert forked.max_rss_kib >= fresh.max_rss_kib * 0.9, (forked.describe(), fresh.describe())
 
 
 def test_usage_errors_exit_2_on_one_line() -> None:

@@ -5,8 +5,15 @@ Browsers' developer tools (Chrome, Firefox, Safari, IE 11), Firebug, proxies
 whose `log.entries` array holds one request/response pair per entry.  The
 spec is W3C's draft "HTTP Archive (HAR) format" (HAR 1.2).
 
-Entries are streamed with `ijson`, never loaded whole, and numbered from 0 in
-file order: the observation from the first entry has the locator "entry 0".
+Entries are streamed, never loaded whole (`_har_stream.HarStream`: the standard
+library's JSON parser on one entry at a time out of a 1 MiB buffer), and
+numbered from 0 in file order: the observation from the first entry has the
+locator "entry 0".  Memory holds the buffer and one entry, whatever the file's
+size.  An entry nested too deeply for the parser, or not valid JSON while its
+brackets balance, becomes a `ReadIssue` and reading goes on after it; so does
+an entry holding text that is not Unicode (bytes that are not UTF-8, a lone
+surrogate escape).  Where the JSON itself breaks (the file is cut, a bracket
+is missing) the entries before are kept and one issue says where.
 
 What each entry gives:
 
@@ -32,13 +39,16 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import ijson  # type: ignore[import-untyped]
 
 from hostmap.errors import MalformedInput, TruncatedInput
+from hostmap.ingest._har_stream import BrokenJson, HarStream
 from hostmap.ingest._reader import ReadItem
 from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
 
@@ -52,6 +62,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _NON_NETWORK_SCHEMES = frozenset({"data", "blob", "about", "javascript"})
 """Schemes Chrome and Firefox list in HAR although no request left the browser."""
 
+_NAME_VALUE = itemgetter("name", "value")
+_FIRST = itemgetter(0)
+
 _TEXT_MEDIA_HINTS = ("json", "html", "javascript", "ecmascript", "xml", "text/")
 
 _URL = re.compile(
@@ -59,6 +72,9 @@ _URL = re.compile(
     r"""(?:[/?#][^\s"'<>\\`{}|^\ud800-\udfff\ufffd]*)?""",
     re.IGNORECASE,
 )
+_PLAIN_URL = re.compile(r"((?i:https?|wss?))://([A-Za-z0-9._-]+)(?::([0-9]{1,5}))?(?=[/?#]|\Z)")
+"""The usual request URL's scheme, host and port (see `_split_url`)."""
+_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9_.-]*)(?::[0-9]*)?(?:[/?#]|\Z)", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)]"
 _CONCATENATED = re.compile(r"""['"]\s*\+""")
 
@@ -81,10 +97,14 @@ def find_urls(text: str) -> tuple[str, ...]:
         if _CONCATENATED.match(text, match.end()):
             continue
         url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
-        try:
-            host = urlsplit(url).hostname or ""
-        except ValueError:  # a bracketed host that is not IPv6
-            continue
+        plain = _PLAIN_HOST.match(url)
+        if plain is not None:  # what urlsplit(url).hostname gives for a name or IPv4 host
+            host = plain.group(1).lower()
+        else:
+            try:
+                host = urlsplit(url).hostname or ""
+            except ValueError:  # a bracketed host that is not IPv6
+                continue
         if "." in host or ":" in host:
             seen.setdefault(url, None)
     return tuple(seen)
@@ -117,22 +137,64 @@ class HarReader:
     def read(self, path: Path) -> Iterator[ReadItem]:
         with open(path, "rb") as stream:
             _skip_bom(stream)
+            walk = HarStream(stream)
             count = 0
+            seen_entries = False
             try:
-                for index, entry in enumerate(ijson.items(stream, "log.entries.item")):
-                    yield from _read_entry(entry, _provenance(path, index))
-                    count = index + 1
-            except ijson.JSONError as exc:
-                reason = _json_reason(exc)
-                if count == 0 and not _has_entries_array(path):
-                    if "premature EOF" in reason:
+                for kind, index, value in walk.events():
+                    if kind == "entry":
+                        count = index + 1
+                        provenance = _provenance(path, index)
+                        if walk.unicode_ok:
+                            yield from _read_entry(value, provenance)
+                        else:
+                            yield ReadIssue(provenance=provenance, message=_NOT_UNICODE)
+                    elif kind == "bad-entry":
+                        count = index + 1
+                        yield ReadIssue(provenance=_provenance(path, index),
+                                        message=f"the entry is not readable JSON ({value}); "
+                                                "skipped")
+                    elif kind == "entries":
+                        seen_entries = True
+            except BrokenJson as exc:
+                if not seen_entries:
+                    if exc.truncated:
                         raise TruncatedInput("the file ends before log.entries") from exc
-                    raise MalformedInput(f"not a HAR file: invalid JSON ({reason})") from exc
-                message = f"the JSON is broken after {count} entries: {reason}"
+                    raise MalformedInput(f"not a HAR file: invalid JSON ({exc.reason})") from exc
+                message = f"the JSON is broken after {count} entries: {exc.reason}"
                 yield ReadIssue(provenance=_provenance(path, count), message=message)
                 return
-        if count == 0 and not _has_entries_array(path):
+        if not seen_entries:
             raise MalformedInput("not a HAR file: no log.entries array")
+
+
+_NOT_UNICODE = ("the entry holds text that is not Unicode (bytes that are not UTF-8, or a lone "
+                "surrogate escape such as \\udfff); skipped")
+
+
+def _read_with_ijson(path: Path) -> Iterator[ReadItem]:
+    """The reader as it was before `HarStream` (ijson.items): kept to prove both agree.
+
+    tests/ingest/test_har_equivalence.py runs both over every HAR file it finds.
+    """
+    with open(path, "rb") as stream:
+        _skip_bom(stream)
+        count = 0
+        try:
+            for index, entry in enumerate(ijson.items(stream, "log.entries.item")):
+                yield from _read_entry(entry, _provenance(path, index))
+                count = index + 1
+        except ijson.JSONError as exc:
+            reason = _json_reason(exc)
+            if count == 0 and not _has_entries_array(path):
+                if "premature EOF" in reason:
+                    raise TruncatedInput("the file ends before log.entries") from exc
+                raise MalformedInput(f"not a HAR file: invalid JSON ({reason})") from exc
+            message = f"the JSON is broken after {count} entries: {reason}"
+            yield ReadIssue(provenance=_provenance(path, count), message=message)
+            return
+    if count == 0 and not _has_entries_array(path):
+        raise MalformedInput("not a HAR file: no log.entries array")
 
 
 def _provenance(path: Path, index: int) -> Provenance:
@@ -195,22 +257,24 @@ def _exchange(entry: object, provenance: Provenance, warnings: list[str]) -> Htt
         raise MalformedInput("request.url is missing")
     if not isinstance(url, str):
         raise MalformedInput(f"request.url is {url!r}, expected a URL string")
-    parts = urlsplit(url.strip())
-    if parts.scheme in _NON_NETWORK_SCHEMES:
+    scheme, host, port, path = _split_url(url)
+    if scheme in _NON_NETWORK_SCHEMES:
         return None
-    if not parts.hostname:
+    if not host:
         raise MalformedInput(f"request.url {url!r} has no host")
-    if parts.scheme not in _DEFAULT_PORTS:
+    if scheme not in _DEFAULT_PORTS:
         raise MalformedInput(f"request.url {url!r} is not an http(s) or ws(s) URL")
     request_headers = _headers(request.get("headers"), "request.headers")
     response_headers = _headers(response.get("headers"), "response.headers")
+    if isinstance(port, MalformedInput):  # after the headers' errors, as it always was
+        raise port
     return HttpExchange(
         provenance=provenance,
-        host=parts.hostname,
-        port=_port(parts, url),
-        scheme=parts.scheme,
+        host=host,
+        port=port,
+        scheme=scheme,
         method=_text(request.get("method")),
-        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        path=path,
         status=_status(response.get("status"), warnings),
         time=_time(entry.get("startedDateTime"), warnings),
         server_address=_address(entry.get("serverIPAddress"), warnings),
@@ -222,6 +286,8 @@ def _exchange(entry: object, provenance: Provenance, warnings: list[str]) -> Htt
 
 
 def _mapping(value: object, name: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # what the JSON parser gives: skip the ABC check
+        return value
     if not isinstance(value, Mapping):
         raise MalformedInput(f"{name} is {type(value).__name__}, expected an object")
     return value
@@ -231,16 +297,44 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _port(parts: SplitResult, url: str) -> int:
+def _split_url(url: str) -> tuple[str, str | None, int | MalformedInput, str]:
+    """(scheme, host, port, path with query) of a request URL, as `urlsplit` reads it.
+
+    The port is only meaningful for http(s) and ws(s); a bad one is given as the
+    error to raise.  A URL of the usual shape
+    (scheme, plain host name or IPv4 address, optional port, no tab or line
+    break) is split by one regular expression; anything else goes through
+    `urlsplit`, which gives the same for the usual shape (test_har_equivalence).
+    """
+    text = url.strip()
+    match = _PLAIN_URL.match(text)
+    if match is not None and "\t" not in text and "\r" not in text and "\n" not in text:
+        scheme, host, port = match.groups()
+        if port is None or int(port) <= 65535:
+            scheme = scheme.lower()
+            rest = text[match.end():]
+            rest = rest.split("#", 1)[0] if "#" in rest else rest
+            path, _, query = rest.partition("?")
+            return (scheme, host.lower(),
+                    _DEFAULT_PORTS[scheme] if port is None else int(port),
+                    (path or "/") + (f"?{query}" if query else ""))
+    parts = urlsplit(text)
+    scheme = parts.scheme
+    host = parts.hostname
+    if scheme in _NON_NETWORK_SCHEMES or not host or scheme not in _DEFAULT_PORTS:
+        return scheme, host, 0, ""
     try:
         port = parts.port
     except ValueError as exc:
-        raise MalformedInput(f"request.url {url!r}: {exc}") from exc
-    return _DEFAULT_PORTS[parts.scheme] if port is None else port
+        return scheme, host, MalformedInput(f"request.url {url!r}: {exc}"), ""
+    return (scheme, host, _DEFAULT_PORTS[scheme] if port is None else port,
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
 
 
 def _status(value: object, warnings: list[str]) -> int | None:
     """HAR writes 0 (Chrome, Firebug) when no response arrived: that is no status."""
+    if type(value) is int and 100 <= value <= 999:
+        return value
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | Decimal | str):
@@ -285,23 +379,36 @@ def _headers(value: object, name: str) -> tuple[tuple[str, str], ...]:
         return ()
     if not isinstance(value, list):
         raise MalformedInput(f"{name} is {type(value).__name__}, expected a list")
+    try:  # the usual list: {"name": str, "value": str} objects only, read at C speed
+        plain = tuple(map(_NAME_VALUE, value))
+    except (KeyError, TypeError, IndexError):
+        pass
+    else:
+        if not plain or set(map(type, chain.from_iterable(plain))) == {str}:
+            return plain
     pairs = []
     for header in value:
-        if isinstance(header, Mapping) and header.get("name") is not None:
-            pairs.append((str(header["name"]), str(header.get("value", ""))))
+        if type(header) is dict or isinstance(header, Mapping):
+            name = header.get("name")
+            if name is not None:
+                text = header.get("value", "")
+                pairs.append((name if type(name) is str else str(name),
+                              text if type(text) is str else str(text)))
     return tuple(pairs)
 
 
 def _redirect(url: str, redirect: object, headers: tuple[tuple[str, str], ...]) -> str | None:
     """redirectURL, else the Location header; a relative target is resolved against the URL."""
     target = redirect if isinstance(redirect, str) and redirect else None
-    if target is None:
+    if target is None and "location" in map(str.lower, map(_FIRST, headers)):
         target = next((value for name, value in headers if name.lower() == "location"), None)
     return urljoin(url, target.strip()) if target else None
 
 
 def _body_urls(content: object) -> tuple[str, ...]:
-    if not isinstance(content, Mapping) or not is_text_media_type(content.get("mimeType")):
+    if type(content) is not dict and not isinstance(content, Mapping):
+        return ()
+    if not is_text_media_type(content.get("mimeType")):
         return ()
     text = content.get("text")
     if not isinstance(text, str) or not text:

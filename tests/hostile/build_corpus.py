@@ -56,7 +56,7 @@ import struct
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,10 +157,7 @@ def _deflate_bomb(size: int, *, chunk: bytes = b"A" * _MIB) -> tuple[bytes, int]
     block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
     final = compressor.flush()
     count = size // len(chunk)
-    crc = 0
-    for _ in range(count):
-        crc = zlib.crc32(chunk, crc)
-    return block * count + final, crc
+    return block * count + final, _repeated(zlib.crc32(chunk), len(chunk), count, _crc32_combine)
 
 
 def _gzip_bomb(size: int, *, prefix: bytes = b"", chunk: bytes = b"A" * _MIB) -> bytes:
@@ -173,11 +170,70 @@ def _gzip_bomb(size: int, *, prefix: bytes = b"", chunk: bytes = b"A" * _MIB) ->
 
 def _zlib_bomb(size: int) -> bytes:
     raw, _ = _deflate_bomb(size)
-    adler = 1
-    chunk = b"A" * _MIB
-    for _ in range(size // _MIB):
-        adler = zlib.adler32(chunk, adler)
+    adler = _repeated(zlib.adler32(b"A" * _MIB), _MIB, size // _MIB, _adler32_combine, empty=1)
     return b"\x78\xda" + raw + struct.pack(">I", adler)
+
+
+# The check values of a gigabyte of one repeated chunk, without reading a gigabyte: zlib's
+# crc32_combine / adler32_combine (the check of A+B from those of A and B and B's length),
+# applied by doubling.  test_bomb_check_values_match_zlib compares them with zlib itself.
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+def _crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    if length2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four
+    while True:  # apply length2 zero bytes to crc1
+        even = _gf2_square(odd)
+        if length2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+        odd = _gf2_square(even)
+        if length2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+    return crc1 ^ crc2
+
+
+def _adler32_combine(adler1: int, adler2: int, length2: int) -> int:
+    base = 65521
+    remainder = length2 % base
+    sum1 = adler1 & 0xFFFF
+    sum2 = (remainder * sum1) % base
+    sum1 = (sum1 + (adler2 & 0xFFFF) + base - 1) % base
+    sum2 = (sum2 + ((adler1 >> 16) & 0xFFFF) + ((adler2 >> 16) & 0xFFFF) + base - remainder) % base
+    return sum1 | (sum2 << 16)
+
+
+def _repeated(check: int, length: int, count: int,
+              combine: Callable[[int, int, int], int], empty: int = 0) -> int:
+    """The check value of `count` copies of a chunk of `length` bytes whose value is `check`."""
+    result = empty
+    while count:
+        if count & 1:
+            result = combine(result, check, length)
+        check, length, count = combine(check, check, length), length * 2, count >> 1
+    return result
 
 
 def _brotli_bomb(size: int) -> bytes:

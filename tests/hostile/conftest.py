@@ -1,7 +1,8 @@
 """The hostile corpus and the `hostmap` runs on it that several test modules check.
 
-Runs are made once per session (each one is a subprocess: about two seconds of
-start-up), two at a time, and shared: the per-file `analyze` runs, the
+Runs are made once per session, two per core at a time (at least four), each
+a child of the session's zygote (tests/hostile/_zygote.py: hostmap imported
+once, then forked per run), and shared: the per-file `analyze` runs, the
 `sanitize` runs, and the runs over the names/ and secrets/ folders (analyze
 as text and JSON, map in every format).
 """
@@ -90,6 +91,10 @@ def runs() -> Runs:
                          FOLDER_RUN_SECONDS))
     commands.append(("shown", ["analyze", "--json", "--show-secrets", root / "secrets"], [],
                      FOLDER_RUN_SECONDS))
+    # Longest first (the bombs, then the runs over whole folders), so that no long run
+    # starts last while the other worker sits idle.
+    commands.sort(key=lambda command: ("bombs/" not in command[0],
+                                       command[0].count("/") > 0))
     done = harness.run_many([(argv, outputs, timeout) for _, argv, outputs, timeout in commands])
     by_key = {key: run for (key, *_), run in zip(commands, done, strict=True)}
     return Runs(

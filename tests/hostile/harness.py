@@ -1,7 +1,16 @@
 """Running the real `hostmap` command on hostile input: offline, memory-capped, timed, measured.
 
 Every run is `sys.executable -m hostmap ...` in a subprocess, so what is
-checked is what a user sees: exit code, stdout, stderr, files written.
+checked is what a user sees: exit code, stdout, stderr, files written.  To
+spare each run the ~1.7 s of CPU its imports cost, `run_hostmap` forks it from
+a zygote (tests/hostile/_zygote.py), an interpreter started once per session
+with the same environment and guard that has imported hostmap; the child runs
+hostmap/__main__.py as `python -m` does, with its own session, working folder,
+files and address-space limit, and is reaped with `os.wait4` for its peak RSS
+(plus the start-up pages a fork shares without counting, measured once, so a
+bound is never checked against less than a fresh start would show).
+`fresh=True`, or HOSTMAP_TEST_FRESH=1 for every run, starts a new interpreter
+per run instead; a test compares the two.
 
 The network guard: the subprocess gets a folder holding a `sitecustomize.py`
 first on PYTHONPATH.  Python imports `sitecustomize` at start-up (site.py),
@@ -24,18 +33,24 @@ is measured per run with `os.wait4`, which returns the child's own rusage
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import itertools
+import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.hostile import build_corpus
 from tests.hostile.build_corpus import Hostile
@@ -127,45 +142,77 @@ class Run:
 
 
 def run_hostmap(*args: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT,
-                memory_limit: int = DEFAULT_MEMORY_LIMIT, outputs: Iterable[Path] = ()) -> Run:
-    """Run `python -m hostmap ARGS` guarded; kill it after `timeout` seconds."""
+                memory_limit: int = DEFAULT_MEMORY_LIMIT, outputs: Iterable[Path] = (),
+                fresh: bool = False) -> Run:
+    """Run `python -m hostmap ARGS` guarded; kill it after `timeout` seconds.
+
+    By default the run is a child forked from the session's zygote (see
+    tests/hostile/_zygote.py: the same guard, environment, limit and exit
+    handling, without paying for the imports again); `fresh=True`, or
+    HOSTMAP_TEST_FRESH=1 for every run, starts a new interpreter instead.
+    """
+    if not fresh and not os.environ.get("HOSTMAP_TEST_FRESH"):
+        zygote = _zygote()
+        if zygote is not None:
+            return _finish(tuple(str(a) for a in args), outputs,
+                           lambda stdout, stderr, workdir: zygote.run(
+                               [str(a) for a in args], stdout, stderr, workdir, timeout,
+                               memory_limit))
     return run_python("-m", "hostmap", *args, timeout=timeout, memory_limit=memory_limit,
                       outputs=outputs)
+
+
+def _environment(memory_limit: int | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FORCE_COLOR", "PYTHONSTARTUP", "PYTHONINSPECT", "COLUMNS",
+                        "HOSTMAP_TEST_AS_LIMIT")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(_guard())] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if memory_limit is not None:
+        env["HOSTMAP_TEST_AS_LIMIT"] = str(memory_limit)
+    env["TERM"] = "dumb"
+    env["COLUMNS"] = "300"  # wide enough that values are not folded inside a table cell
+    return env
 
 
 def run_python(*args: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT,
                memory_limit: int = DEFAULT_MEMORY_LIMIT, outputs: Iterable[Path] = ()) -> Run:
     """Run `python ARGS` (this interpreter) with the guard; kill it after `timeout` seconds."""
     argv = tuple(str(a) for a in args)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FORCE_COLOR", "PYTHONSTARTUP", "PYTHONINSPECT", "COLUMNS")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(_guard())] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env["HOSTMAP_TEST_AS_LIMIT"] = str(memory_limit)
-    env["TERM"] = "dumb"
-    env["COLUMNS"] = "300"  # wide enough that values are not folded inside a table cell
-    workdir = Path(tempfile.mkdtemp(dir=scratch(), prefix="run-"))
-    with (workdir / "stdout").open("w+b") as stdout, (workdir / "stderr").open("w+b") as stderr:
-        start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, *argv], stdin=subprocess.DEVNULL,
-                                stdout=stdout, stderr=stderr, env=env, cwd=workdir,
-                                start_new_session=True)
+    env = _environment(memory_limit)
+
+    def start(stdout: Path, stderr: Path, workdir: Path) -> tuple[int, int, float, bool]:
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            begin = time.monotonic()
+            proc = subprocess.Popen([sys.executable, *argv], stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, env=env, cwd=workdir,
+                                    start_new_session=True)
         timed_out = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            if not timed_out and time.monotonic() - start > timeout:
+            if not timed_out and time.monotonic() - begin > timeout:
                 timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)  # not reaped yet: the id is still ours
             time.sleep(0.02)
-        seconds = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        shown = argv[2:] if argv[:2] == ("-m", "hostmap") else argv
-        result = Run(shown, proc.returncode, stdout.read(), stderr.read(), usage.ru_maxrss,
-                     seconds, timed_out)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        return status, usage.ru_maxrss, time.monotonic() - begin, timed_out
+
+    shown = argv[2:] if argv[:2] == ("-m", "hostmap") else argv
+    return _finish(shown, outputs, start)
+
+
+def _finish(shown: tuple[str, ...], outputs: Iterable[Path],
+            start: Callable[[Path, Path, Path], tuple[int, int, float, bool]]) -> Run:
+    """Make a working folder, run, collect stdout, stderr and the files written."""
+    workdir = Path(tempfile.mkdtemp(dir=scratch(), prefix="run-"))
+    stdout, stderr = workdir / "stdout", workdir / "stderr"
+    stdout.touch()
+    stderr.touch()
+    status, max_rss, seconds, timed_out = start(stdout, stderr, workdir)
+    result = Run(shown, os.waitstatus_to_exitcode(status), stdout.read_bytes(),
+                 stderr.read_bytes(), max_rss, seconds, timed_out)
     shutil.rmtree(workdir, ignore_errors=True)
     for path in outputs:
         if path.exists():
@@ -173,13 +220,119 @@ def run_python(*args: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT,
     return result
 
 
+class _Zygote:
+    """The forking server of tests/hostile/_zygote.py and the runs waiting on it."""
+
+    def __init__(self) -> None:
+        self.log = (scratch() / "zygote.stderr").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_zygote.py"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+            env=_environment(None), cwd=scratch(), start_new_session=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.lock = threading.Lock()
+        self.ids = itertools.count()
+        self.waiting: dict[int, queue.SimpleQueue[dict[str, Any]]] = {}
+        ready = json.loads(self.stdout.readline() or b"{}")
+        if not ready.get("ready"):
+            raise RuntimeError("the zygote did not start")
+        threading.Thread(target=self._replies, daemon=True).start()
+        atexit.register(self.close)
+        # A forked child shares the interpreter's file-backed pages (libraries, mapped
+        # modules) without counting them in its RSS until it touches them, so its peak RSS
+        # reads lower than a fresh start's.  The gap for the same command is added to every
+        # zygote run: the bounds are checked against what a fresh `python -m hostmap`
+        # would show, or more.
+        self.rss_offset = 0
+        fresh = run_python("-m", "hostmap", "--version", timeout=120)
+        forked = _finish(("--version",), (), lambda out, err, folder: self.run(
+            ["--version"], out, err, folder, 120, DEFAULT_MEMORY_LIMIT))
+        if fresh.returncode != 0 or forked.returncode != 0 or forked.out != fresh.out:
+            raise RuntimeError("a zygote run differs from a fresh one")
+        self.rss_offset = max(0, fresh.max_rss_kib - forked.max_rss_kib)
+
+    def _replies(self) -> None:
+        for line in self.stdout:
+            reply = json.loads(line)
+            with self.lock:
+                box = self.waiting.get(reply["id"])
+            if box is not None:
+                box.put(reply)
+        with self.lock:
+            for box in self.waiting.values():
+                box.put({"lost": True})
+
+    def run(self, argv: list[str], stdout: Path, stderr: Path, workdir: Path, timeout: float,
+            memory_limit: int) -> tuple[int, int, float, bool]:
+        box: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        with self.lock:
+            number = next(self.ids)
+            self.waiting[number] = box
+        begin = time.monotonic()
+        self._send({"id": number, "argv": argv, "cwd": str(workdir), "stdout": str(stdout),
+                    "stderr": str(stderr), "as_limit": memory_limit})
+        started = box.get(timeout=60)
+        if started.get("lost"):
+            raise RuntimeError("the zygote ended")
+        timed_out = False
+        while True:
+            left = timeout - (time.monotonic() - begin)
+            try:
+                done = box.get(timeout=max(left, 0.01) if not timed_out else 60)
+                break
+            except queue.Empty:
+                if timed_out:
+                    raise RuntimeError("a killed run was not reaped") from None
+                timed_out = True
+                self._send({"kill": number})  # the zygote kills it if it is not reaped yet
+        with self.lock:
+            del self.waiting[number]
+        if done.get("lost"):
+            raise RuntimeError("the zygote ended")
+        return (done["status"], done["maxrss"] + self.rss_offset, time.monotonic() - begin,
+                timed_out)
+
+    def _send(self, request: dict[str, Any]) -> None:
+        with self.lock:
+            self.stdin.write(json.dumps(request).encode() + b"\n")
+            self.stdin.flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+
+_ZYGOTE_LOCK = threading.Lock()
+_ZYGOTES: list[_Zygote | None] = []
+
+
+def _zygote() -> _Zygote | None:
+    """The session's zygote, started by the first run that asks (None if it cannot start:
+    the runs are then fresh interpreters)."""
+    with _ZYGOTE_LOCK:  # run_many's threads all ask at once
+        if not _ZYGOTES:
+            try:
+                _ZYGOTES.append(_Zygote())
+            except (OSError, RuntimeError, ValueError):
+                _ZYGOTES.append(None)
+        return _ZYGOTES[0]
+
 
 Job = tuple[Sequence[object], Iterable[Path], float]
 """A run to make: its arguments, the files it writes (read back into `Run.outputs`), timeout."""
 
 
-def run_many(jobs: Sequence[Job], *, workers: int = 2) -> list[Run]:
-    """Run several commands, `workers` at a time (this machine has two cores), in order."""
+def run_many(jobs: Sequence[Job], *, workers: int | None = None) -> list[Run]:
+    """Run several commands, `workers` at a time, and return them in the order of `jobs`.
+
+    The default is two runs per core (at least four): a run waits on its files and on
+    other processes of a shared machine part of the time, and a forked run costs no
+    start-up, so more runs than cores keep the cores busy."""
+    workers = workers or max(4, 2 * (os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(
             lambda job: run_hostmap(*map(str, job[0]), outputs=job[1], timeout=job[2]), jobs))

@@ -334,3 +334,17 @@ def test_bad_lines_become_issues_and_reading_goes_on() -> None:
         404,
         (),
     )
+
+
+def test_a_status_code_that_is_no_http_status_is_left_empty_with_a_warning(
+        tmp_path: Path) -> None:
+    path = tmp_path / "http.log"
+    line = ('{"ts": 1704067200, "uid": "C1", "id.orig_h": "198.51.100.7", "id.orig_p": 1, '
+            '"id.resp_h": "192.0.2.1", "id.resp_p": 80, "host": "%s.example", '
+            '"status_code": %s}\n')
+    path.write_text(line % ("big", "999999999999999999") + line % ("ok", "200"))
+    items = list(reader.read(path))
+    exchanges = [i for i in items if isinstance(i, HttpExchange)]
+    [issue] = [i for i in items if isinstance(i, ReadIssue)]
+    assert [(e.host, e.status) for e in exchanges] == [("big.example", None), ("ok.example", 200)]
+    assert issue.severity is Severity.WARNING and "999999999999999999" in issue.message

@@ -211,7 +211,7 @@ def _exchange(
         scheme=scheme,
         method=_text(record, "method"),
         path=_text(record, "uri"),
-        status=_number(record, "status_code") or None,
+        status=_status(record),
         time=when,
         server_address=address,
         sni=name if scheme == "https" else None,
@@ -219,8 +219,18 @@ def _exchange(
     )
 
 
-def _http(record: Record, at: Provenance, when: datetime | None) -> Iterator[Observation]:
+def _status(record: Record) -> int | None:
+    """The HTTP status, or None when absent, 0 or no three-digit status (an 18-digit one)."""
+    status = _number(record, "status_code")
+    return status if status is not None and 100 <= status <= 999 else None
+
+
+def _http(record: Record, at: Provenance, when: datetime | None) -> Iterator[ReadItem]:
     host = _text(record, "host")
+    status = _number(record, "status_code")
+    if status and _status(record) is None:
+        yield ReadIssue(provenance=at, severity=Severity.WARNING,
+                        message=f"status_code {status} is not an HTTP status: left empty")
     yield _exchange(record, at, when, "http", _without_port(host) if host else None)
 
 

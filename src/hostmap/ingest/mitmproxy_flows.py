@@ -318,8 +318,9 @@ def _text_of(raw: bytes, content_type: str | None, content_encoding: str | None)
     result (tests/ingest/test_mitmproxy_fast.py checks it): the Content-Encoding
     undone where mitmproxy undoes it (else the raw bytes), then the charset of
     `infer_content_encoding`, else UTF-8 with surrogate escapes.  Past that only
-    the first MAX_BODY_BYTES decoded bytes are kept, so a 1 GiB gzip bomb costs
-    what an 8 MB body costs, and a character cut at the end is left out.
+    the first MAX_BODY_BYTES decoded bytes are kept (compressed or not), so a
+    1 GiB gzip bomb costs what an 8 MB body costs, and a character cut at the
+    end is left out.
 
     Where mitmproxy would hand Python's codecs a name that is not an HTTP
     coding or a text charset ("zlib", "bz2", "hex", "rot13": bytes-to-bytes
@@ -332,6 +333,8 @@ def _text_of(raw: bytes, content_type: str | None, content_encoding: str | None)
         decoded = _decompressed(raw, content_encoding.lower())
         if decoded is not None:
             content, cut = decoded
+    if len(content) > MAX_BODY_BYTES:  # a large body as it was sent, or in a coding kept
+        content, cut = content[:MAX_BODY_BYTES], True
     charset = infer_content_encoding(content_type or "", content)
     try:
         codec = codecs.lookup(charset)
@@ -924,6 +927,30 @@ def _dict_of(name: str) -> lazy.Check:
     return dict_of
 
 
+_connections: dict[str, dict[bytes, dict[bytes, Any]]] = {"client": {}, "server": {}}
+"""Per schema, a connection dict as written -> what `walk` read from it (its readers only
+read it).  Flows on one kept-alive connection carry the same dicts, byte for byte."""
+_CONNECTIONS_SIZE = 256
+
+
+def _connection_of(name: str) -> lazy.Check:
+    """`_dict_of(name)`, remembered by the dict's bytes for the next flow on the connection."""
+    read = _dict_of(name)
+    known = _connections[name]
+
+    def connection_of(data: bytes, start: int, end: int, tag: int) -> dict[bytes, Any]:
+        raw = data[start : end + 1]  # the payload and its tag
+        found = known.get(raw)
+        if found is None:
+            found = read(data, start, end, tag)
+            if len(known) >= _CONNECTIONS_SIZE:
+                known.clear()
+            known[raw] = found
+        return found
+
+    return connection_of
+
+
 _hints = typing.get_type_hints(connection.Server)
 _TLS_VERSIONS: tuple[str, ...] = typing.get_args(connection.TlsVersion)
 _TRANSPORTS: tuple[str, ...] = typing.get_args(connection.TransportProtocol)
@@ -1000,8 +1027,8 @@ _FLOW: dict[bytes, lazy.Field] = {
     b"type": _F(_one_of("http"), _choice("http")),
     b"websocket": _NULL_ONLY,  # a WebSocket flow goes to mitmproxy
     b"error": _F(_optional(_dict_of("error")), _NULL_TOKEN),
-    b"client_conn": _F(_dict_of("client")),
-    b"server_conn": _F(_dict_of("server")),
+    b"client_conn": _F(_connection_of("client")),
+    b"server_conn": _F(_connection_of("server")),
     b"request": _F(_dict_of("request")),
     b"response": _F(_optional(_dict_of("response"))),
     # Kept by `Flow.set_state` as they are: they need only parse.

@@ -63,9 +63,15 @@ def write_har(source: str, out: BinaryIO, counts: Counter[str]) -> tuple[int, li
         try:
             for kind, key, value in walk.events():
                 if kind == "entry":
+                    try:
+                        data = _json(_entry(value, counts))
+                    except RecursionError:  # parsed, but too deep to walk again
+                        issues.append(f"entry {key}: nested too deeply to redact; "
+                                      "left out of the copy")
+                        continue
                     count += 1
                     out.write(b"\n" if count == 1 else b",\n")
-                    out.write(_json(_entry(value, counts)))
+                    out.write(data)
                 elif kind == "bad-entry":
                     issues.append(f"entry {key}: not readable JSON ({value}); "
                                   "left out of the copy")

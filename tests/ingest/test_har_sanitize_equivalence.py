@@ -47,3 +47,19 @@ def test_generated_and_tricky_files_sanitize_as_before(
     monkeypatch.setattr(_har_stream, "CHUNK", chunk)
     monkeypatch.setattr(_har_stream, "_LOW_WATER", 0)
     assert [_copy(_sanitize_har.write_har, path) for path in files] == before
+
+
+@pytest.mark.parametrize("depth", [900, 960, 990, 100_000])
+def test_deep_entries_are_left_out_with_an_issue_and_the_rest_copied(
+        depth: int, tmp_path: Path) -> None:
+    deep = "[" * depth + "]" * depth
+    path = tmp_path / "deep.har"
+    path.write_text('{"log": {"entries": [{"request": {"url": "http://a.example/"}}, '
+                    f'{{"_deep": {deep}}}, {{"request": {{"url": "http://b.example/"}}}}]}}}}',
+                    encoding="utf-8")
+    out, counts = io.BytesIO(), Counter()
+    count, issues = _sanitize_har.write_har(str(path), out, counts)
+    copy = out.getvalue()
+    assert b"a.example" in copy and b"b.example" in copy
+    assert count == 3 - len(issues)
+    assert all(issue.startswith("entry 1: ") for issue in issues)

@@ -216,7 +216,8 @@ def _add_resolutions(c: _Collector, store: Store, report: dict[str, Any]) -> Non
         c.nodes[c.name(ref["host"])].merge({"referenced_by": ref["referenced_by"]},
                                            ref["evidence"], ref.get("evidence_total"))
     dated: set[tuple[str, str]] = set()
-    for p in address_periods(store):
+    # The report's hosts only: a passive-DNS export's other names are not on the map.
+    for p in address_periods(store, [h["name"] for h in report.get("hosts", [])]):
         if is_address(p["name"]) or p["name"].endswith(".arpa"):
             continue
         dated.add((p["name"], p["value"]))

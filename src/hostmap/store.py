@@ -22,6 +22,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import shutil
+import tempfile
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ from hostmap.model import (
     Resolution,
 )
 
-__all__ = ["BATCH_ROWS", "Store", "file_sha256"]
+__all__ = ["BATCH_ROWS", "MEMORY_LIMIT", "Store", "file_sha256"]
 
 BATCH_ROWS = 50_000
 """Rows buffered per table before a batch is written."""
@@ -125,13 +128,30 @@ def _headers_json(headers: Sequence[tuple[str, str]]) -> str | None:
     return json.dumps([list(h) for h in headers], ensure_ascii=False) if headers else None
 
 
-class Store:
-    """A DuckDB database of observations (in memory unless a path is given)."""
+MEMORY_LIMIT = "512MB"
+"""DuckDB's buffer pool for one store: past it, table data and query state spill to a
+temporary folder, so a ten-million-row input does not grow the process."""
 
-    def __init__(self, path: Path | None = None) -> None:
+
+class Store:
+    """A DuckDB database of observations (in memory unless a path is given).
+
+    Either way DuckDB holds at most `memory_limit` (default `MEMORY_LIMIT`) and
+    spills the rest: an in-memory store to a private temporary folder, removed on
+    `close`; a database file to DuckDB's own `<file>.tmp`.
+    """
+
+    def __init__(self, path: Path | None = None, *, memory_limit: str = MEMORY_LIMIT) -> None:
         self.path = path
+        self._cleanup: weakref.finalize | None = None
         self.con = duckdb.connect(str(path) if path else ":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET memory_limit = ?", [memory_limit])
+        if path is None:
+            spill = tempfile.mkdtemp(prefix="hostmap-store-")
+            # Removed on close, or when the store is collected or the process exits.
+            self._cleanup = weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
+            self.con.execute("SET temp_directory = ?", [spill])
         for table, columns in _TABLES.items():
             cols = ", ".join(f"{name} {kind}" for name, kind in columns)
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
@@ -266,3 +286,5 @@ class Store:
             lookup.close()
         self.lookups.clear()
         self.con.close()
+        if self._cleanup is not None:
+            self._cleanup()

@@ -7,6 +7,7 @@ datetimes) so every renderer can walk it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from hostmap.analyze.fronts import find_fronts
 from hostmap.analyze.migrations import find_migrations
 from hostmap.analyze.operators import find_operators
 from hostmap.analyze.referenced import find_referenced
-from hostmap.analyze.resolve import default_moment, resolve_hosts
+from hostmap.analyze.resolve import MAX_CHAIN, default_moment, resolve_hosts
 from hostmap.analyze.shared import find_shared
 from hostmap.enrich.gazetteer import Gazetteer
 from hostmap.hostnames import is_address
@@ -29,16 +30,59 @@ SCHEMA = "hostmap/report/1"
 
 
 def host_names(store: Store) -> list[str]:
-    """Every host name the inputs mention: contacted, SNI, referenced, or named in DNS."""
-    rows = store.query("""
+    """The host names the report is about.
+
+    Without traffic (DNS sources only): every name the DNS records hold.
+    With traffic: the names the captures contacted, sent as SNI or referenced,
+    the CNAME chains they lead to, and -- one pivot through the DNS records,
+    over all time -- every name that resolved to an address those reach (or
+    that the captures connected to), or that is a CNAME of a name on the
+    chains, with its own chain.  So a passive-DNS export of millions of
+    names adds the names that ever shared the case's infrastructure, not the
+    whole export.
+    """
+    traffic = [r["name"] for r in store.query("""
         SELECT host AS name FROM http
         UNION SELECT sni FROM http WHERE sni IS NOT NULL
         UNION SELECT host FROM reference
-        UNION SELECT name FROM resolution WHERE rtype IN ('A', 'AAAA', 'CNAME')
-        UNION SELECT value FROM resolution WHERE rtype = 'CNAME'
-    """)
-    names = {r["name"] for r in rows if r["name"]}
-    return sorted(n for n in names if not is_address(n) and not n.endswith(".arpa"))
+    """)]
+    if not traffic:
+        rows = store.query("""
+            SELECT name FROM resolution WHERE rtype IN ('A', 'AAAA', 'CNAME')
+            UNION SELECT value FROM resolution WHERE rtype = 'CNAME'
+        """)
+        return _keep_names(r["name"] for r in rows)
+    rows = store.query(f"""
+        WITH RECURSIVE chain(name, depth) AS (
+            SELECT unnest($seeds::VARCHAR[]), 0
+            UNION
+            SELECT r.value, c.depth + 1 FROM chain c
+            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
+            WHERE c.depth < {MAX_CHAIN}
+        ), reached AS (
+            SELECT value AS address FROM resolution
+            WHERE rtype IN ('A', 'AAAA') AND name IN (SELECT name FROM chain)
+            UNION SELECT server_address FROM http WHERE server_address IS NOT NULL
+        ), pivoted AS (
+            SELECT name FROM resolution
+            WHERE rtype IN ('A', 'AAAA') AND value IN (SELECT address FROM reached)
+            UNION SELECT name FROM resolution
+            WHERE rtype = 'CNAME' AND value IN (SELECT name FROM chain)
+        ), closure(name, depth) AS (
+            SELECT name, 0 FROM (SELECT name FROM chain UNION SELECT name FROM pivoted)
+            UNION
+            SELECT r.value, c.depth + 1 FROM closure c
+            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
+            WHERE c.depth < {MAX_CHAIN}
+        )
+        SELECT DISTINCT name FROM closure
+    """, {"seeds": traffic})
+    return _keep_names(r["name"] for r in rows)
+
+
+def _keep_names(names: Iterable[str | None]) -> list[str]:
+    kept = {n for n in names if n}
+    return sorted(n for n in kept if not is_address(n) and not n.endswith(".arpa"))
 
 
 def run_analyses(store: Store, *, at: datetime | None = None,
@@ -47,12 +91,13 @@ def run_analyses(store: Store, *, at: datetime | None = None,
     moment = at if at is not None else default_moment(store)
     endpoints = find_endpoints(store)
     referenced = find_referenced(store)
-    hosts = resolve_hosts(store, host_names(store), moment)
+    names = host_names(store)
+    hosts = resolve_hosts(store, names, moment)
     shared = find_shared(hosts)
     addresses_of = {h["name"]: sorted(set(h["addresses"]) | {c["address"] for c in h["connected"]})
                     for h in hosts}
     families = find_families(list(addresses_of), addresses_of, gazetteer)
-    migrations = find_migrations(store)
+    migrations = find_migrations(store, names)
     all_addresses = sorted({a for addrs in addresses_of.values() for a in addrs}
                            | {m["from_address"] for m in migrations}
                            | {m["to_address"] for m in migrations})

@@ -81,15 +81,30 @@ def find_fronts(store: Store, report: dict[str, Any]) -> list[dict[str, Any]]:
             on_address[conn["address"]].setdefault(host["name"], []).extend(conn["evidence"])
     exchanges = _exchanges_by_address(store)
     certificates = _certificates_by_address(store)
+    # Indexes so each address looks only at its own hosts, families and connections
+    # (hosts x addresses loops do not finish on a large passive-DNS input).
+    by_name = {host["name"]: host for host in hosts}
+    families_of: dict[str, list[int]] = defaultdict(list)
+    for index, family in enumerate(families):
+        for m in family["members"]:
+            families_of[m["host"]].append(index)
+    pinned: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    for host in hosts:
+        for conn in host["connected"]:
+            if host["addresses"] and conn["address"] not in host["addresses"]:
+                pinned[conn["address"]].append((host, conn))
     fronts = []
     for address in sorted(on_address):
         names = on_address[address]
+        # on_address keeps the hosts' order, so these are the hosts on it in report order.
+        here = [by_name[n] for n in names if n in by_name]
+        touched = sorted({i for n in names for i in families_of.get(n, ())})
         signals = []
-        signals += _name_signals(address, names, hosts, families)
+        signals += _name_signals(address, names, here, [families[i] for i in touched])
         backends: list[dict[str, Any]] = []
         signals += _exchange_signals(exchanges.get(address, []), backends)
         signals += _certificate_signals(certificates.get(address, []), names)
-        signals += _pinned_signals(address, hosts)
+        signals += _pinned_signals(address, pinned.get(address, []))
         op = operators.get(address)
         if op and op.get("operator") and any(c in op["operator"].lower() for c in _CDN_OPERATORS):
             signals.append(_signal("operator", "cdn-edge", 0.5,
@@ -143,9 +158,7 @@ def _name_signals(address: str, names: dict[str, list[dict[str, str]]],
     targets: dict[str, list[str]] = defaultdict(list)
     target_evidence: dict[str, list[dict[str, str]]] = defaultdict(list)
     round_robin = []
-    for host in hosts:
-        if host["name"] not in names:
-            continue
+    for host in hosts:  # the hosts on the address, in report order
         for step in host["chain"]:
             if step["rtype"] == "CNAME" and step["name"] == host["name"]:
                 targets[step["value"]].append(host["name"])
@@ -317,18 +330,17 @@ def _san_covers(san: str, name: str) -> bool:
     return san == name
 
 
-def _pinned_signals(address: str, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _pinned_signals(address: str, connections: list[tuple[dict[str, Any], dict[str, Any]]]
+                    ) -> list[dict[str, Any]]:
+    """`connections`: (host, connection) pairs to `address` that DNS did not give the host."""
     signals = []
-    for host in hosts:
-        for conn in host["connected"]:
-            if conn["address"] == address and host["addresses"] and \
-                    address not in host["addresses"]:
-                dns = [e for s in host["chain"] for e in s["evidence"][:1]]
-                signals.append(_signal(
-                    "pinned", "reverse-proxy", 0.1,
-                    f"{host['name']} connected to {address} while DNS said "
-                    f"{', '.join(host['addresses'])} (a pinned address or HTTPDNS)",
-                    conn["evidence"][:3] + dns))
+    for host, conn in connections:
+        dns = [e for s in host["chain"] for e in s["evidence"][:1]]
+        signals.append(_signal(
+            "pinned", "reverse-proxy", 0.1,
+            f"{host['name']} connected to {address} while DNS said "
+            f"{', '.join(host['addresses'])} (a pinned address or HTTPDNS)",
+            conn["evidence"][:3] + dns))
     return signals
 
 

@@ -38,16 +38,16 @@ def address_periods(store: Store, names: list[str] | None = None) -> list[dict[s
     """, {} if names is None else {"names": names})
 
 
-def find_migrations(store: Store) -> list[dict[str, Any]]:
+def find_migrations(store: Store, names: list[str] | None = None) -> list[dict[str, Any]]:
     """Consecutive address periods of one name where the old one ends as the new one starts.
 
     Each address's period is the span over all dated A/AAAA records of the
     name (passive DNS, dated reverse-IP listings, dig snapshots, captures).
     Periods that overlap for longer than `HANDOVER` are round robin or
     several fronts at once, not a move.  The move is dated by the new
-    address's first sighting.
+    address's first sighting.  `names` limits the answer to those names.
     """
-    periods = address_periods(store)
+    periods = address_periods(store, names)
     by_name: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for p in periods:
         by_name.setdefault((p["name"], p["rtype"]), []).append(p)

@@ -34,7 +34,9 @@ def find_operators(store: Store, addresses: list[str]) -> list[dict[str, Any]]:
                 store.add(input_id, info)
     store.con.execute("CREATE OR REPLACE TEMP TABLE wanted (address VARCHAR, num UHUGEINT, "
                       "family INTEGER)")
-    store.con.executemany("INSERT INTO wanted VALUES (?, ?::UHUGEINT, ?)", numbers)
+    store.con.execute("INSERT INTO wanted SELECT unnest($a), unnest($n)::UHUGEINT, unnest($f)",
+                      {"a": [t for t, _, _ in numbers], "n": [n for _, n, _ in numbers],
+                       "f": [v for _, _, v in numbers]})
     rows = store.query("""
         SELECT w.address, a.range_start, a.range_end, a.asn, a.operator, a.country, a.region,
                a.city, a.file, a.format, a.locator, a.end_num - a.start_num AS size

@@ -36,11 +36,19 @@ def default_moment(store: Store) -> datetime | None:
     return row["t"]  # type: ignore[no-any-return]
 
 
-def _nearest_records(store: Store, at: datetime | None) -> dict[str, list[dict[str, Any]]]:
-    """For every name, its A/AAAA/CNAME records with `distance` from `at` (seconds)."""
+def _nearest_records(store: Store, at: datetime | None, names: list[str]
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """For `names` and every name their CNAMEs lead to (over all time), their A/AAAA/CNAME
+    records with `distance` from `at` (seconds)."""
     rows = store.query(
-        """
-        WITH r AS (
+        f"""
+        WITH RECURSIVE chain(name, depth) AS (
+            SELECT unnest($names::VARCHAR[]), 0
+            UNION
+            SELECT r.value, c.depth + 1 FROM chain c
+            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
+            WHERE c.depth < {MAX_CHAIN}
+        ), r AS (
             SELECT name, rtype, value, source, file, format, locator, first_seen, last_seen,
                    CASE
                      WHEN first_seen IS NULL AND last_seen IS NULL THEN $undated
@@ -51,7 +59,7 @@ def _nearest_records(store: Store, at: datetime | None) -> dict[str, list[dict[s
                      ELSE epoch($at::TIMESTAMPTZ) - epoch(coalesce(last_seen, first_seen))
                    END AS exact_distance
             FROM resolution
-            WHERE rtype IN ('A', 'AAAA', 'CNAME')
+            WHERE rtype IN ('A', 'AAAA', 'CNAME') AND name IN (SELECT name FROM chain)
         ), ranked AS (
             SELECT *, CASE WHEN exact_distance <= $same THEN 0 ELSE exact_distance END
                       AS distance
@@ -61,7 +69,7 @@ def _nearest_records(store: Store, at: datetime | None) -> dict[str, list[dict[s
         QUALIFY distance <= best + $window
         ORDER BY name, rtype, value, file, locator
         """,
-        {"at": at, "undated": _UNDATED, "window": CORROBORATION.total_seconds(),
+        {"names": names, "at": at, "undated": _UNDATED, "window": CORROBORATION.total_seconds(),
          "same": SAME_MOMENT.total_seconds()},
     )
     by_name: dict[str, list[dict[str, Any]]] = {}
@@ -95,7 +103,7 @@ def resolve_hosts(store: Store, names: list[str], at: datetime | None) -> list[d
     that host (`connected`), which may differ from DNS (pinned addresses,
     HTTPDNS in mobile apps).
     """
-    records = _nearest_records(store, at)
+    records = _nearest_records(store, at, names)
     connected: dict[str, dict[str, list[dict[str, str]]]] = {}
     # A request to a bare address whose TLS SNI names a host connects that name too
     # (mitmproxy in transparent mode, pcap without DNS).

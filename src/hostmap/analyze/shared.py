@@ -38,10 +38,11 @@ def find_shared(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry["via"].append("connected")
             entry["evidence"].extend(conn["evidence"])
 
+    by_name = {host["name"]: host for host in hosts}
     shared = []
     for (kind, key), members in groups.items():
         # A name and its own CNAME target reach one address trivially: that is one host.
-        if len(members) < 2 or (kind == "address" and not _independent(members, hosts)):
+        if len(members) < 2 or (kind == "address" and not _independent(members, by_name)):
             continue
         shared.append({
             "kind": kind,
@@ -56,8 +57,8 @@ def find_shared(hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shared
 
 
-def _independent(members: dict[str, dict[str, Any]], hosts: list[dict[str, Any]]) -> bool:
+def _independent(members: dict[str, dict[str, Any]], by_name: dict[str, dict[str, Any]]) -> bool:
     """True if no member is only there as another member's CNAME target."""
-    targets = {step["value"] for host in hosts if host["name"] in members
-               for step in host["chain"] if step["rtype"] == "CNAME"}
+    targets = {step["value"] for name in members if name in by_name
+               for step in by_name[name]["chain"] if step["rtype"] == "CNAME"}
     return len(set(members) - targets) >= 2

@@ -6,11 +6,14 @@ ten-million-line export is loaded at the engine's speed.  The rows and issues
 must be exactly those `PassiveDnsReader.read` gives, so the work is split:
 
 - DuckDB's CSV reader yields each raw line (delimiter \\x01, no quoting, so a
-  line is one value; an empty line is NULL) and `row_number() OVER ()` numbers
-  them: "line N" is the physical line number, blank lines included, as in
-  the Python reader.  A carriage return would make that reader split lines
-  where Python does not, so a file holding one is left to Python (checked
-  with `mmap.find`, or while inflating a gzip file).
+  line is one value; an empty line is NULL) into a temporary table, on all
+  threads and in file order; the row id numbers them: "line N" is the
+  physical line number, blank lines included, as in the Python reader.  One
+  pass over the file beforehand counts its lines and looks for a carriage
+  return: DuckDB's reader would split lines there where Python does not, and
+  it may leave out a line too long for it without an error (a gzip line
+  inflating to a gigabyte), so a file holding a CR, or of which DuckDB read
+  fewer lines than there are, is left to Python.
 - One `json_transform` per line pulls the COF fields as JSON fragments.  A
   line is on the *fast path* only when SQL can prove it gives what Python
   gives: valid JSON with no duplicate COF key, no trailing comma and no bare
@@ -33,8 +36,7 @@ must be exactly those `PassiveDnsReader.read` gives, so the work is split:
   lines longer than DuckDB's limit, a damaged gzip stream -- are read by
   `PassiveDnsReader.read` whole, as before (rows via `Store.add`).
 
-Rows keep file order (`preserve_insertion_order`; the streaming window runs
-the numbering pipeline on one thread).
+Rows keep file order (`preserve_insertion_order`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ import contextlib
 import gzip
 import ipaddress
 import json
-import mmap
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,10 +100,10 @@ def load_into(reader: PassiveDnsReader, path: Path, store: Any,
     """Store the rows `reader.read(path)` would give; return (rows stored, issues)."""
     store.flush()
     try:
-        compressed = _lines_file(path)
+        compressed, lines = _lines_file(path)
     except _NeedsPython:
         return _load_with_python(reader, path, store, input_id)
-    loader = _BulkLoad(reader, path, store, input_id, compressed)
+    loader = _BulkLoad(reader, path, store, input_id, compressed, lines)
     try:
         return loader.run()
     except (_NeedsPython, duckdb.Error, OSError, EOFError, zlib.error):
@@ -131,8 +132,9 @@ def _open(path: Path, compressed: bool) -> Any:
     return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
-def _lines_file(path: Path) -> bool:
-    """Whether `path` is gzip; raises _NeedsPython unless it is plain COF lines.
+def _lines_file(path: Path) -> tuple[bool, int]:
+    """(whether `path` is gzip, its number of lines); raises _NeedsPython unless it is
+    plain COF lines.
 
     Mirrors the start of `PassiveDnsReader._read_stream`: the first non-blank
     line must be a JSON object (not an "input" document, not SAF).
@@ -146,7 +148,7 @@ def _lines_file(path: Path) -> bool:
                 if raw.strip():
                     first_line = raw.removeprefix(_BOM)
                     break
-        carriage_return = _has_carriage_return(path, compressed)
+        carriage_return, lines = _scan(path, compressed)
     except (OSError, EOFError, zlib.error) as exc:
         raise _NeedsPython from exc  # unreadable or damaged: the Python reader says how
     try:
@@ -159,22 +161,24 @@ def _lines_file(path: Path) -> bool:
         raise _NeedsPython  # a DNSDB SAF stream: its conditions span lines
     if carriage_return:
         raise _NeedsPython
-    return compressed
+    return compressed, lines
 
 
-def _has_carriage_return(path: Path, compressed: bool) -> bool:
-    """True if the (uncompressed) content holds a CR, which DuckDB's CSV reader ends lines at."""
-    if not compressed:
-        with path.open("rb") as f:
-            if f.seek(0, 2) == 0:
-                return False
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return data.find(b"\r") >= 0
-    with gzip.open(path, "rb") as stream:
+def _scan(path: Path, compressed: bool) -> tuple[bool, int]:
+    """(holds a CR, number of lines) of the uncompressed content, in one pass.
+
+    DuckDB's CSV reader ends lines at a CR, and may leave out a line too long
+    for it without a word (a gzip line inflating to a gigabyte): the number
+    of lines it read must be this one.  Lines: the newlines, plus one for
+    text after the last.
+    """
+    carriage_return, newlines, last = False, 0, b"\n"
+    with _open(path, compressed) as stream:
         while chunk := stream.read(_CHUNK):
-            if b"\r" in chunk:
-                return True
-    return False
+            carriage_return = carriage_return or b"\r" in chunk
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return carriage_return, newlines + (last != b"\n")
 
 
 def _tail(path: Path, compressed: bool) -> tuple[bool, int]:
@@ -262,22 +266,28 @@ def _name(text: str, udf: str) -> str:
             f"ELSE {udf}({text}) END)")
 
 
-def _select(path_sql: str, compressed: bool, name_udf: str, line_udf: str) -> str:
+def _source(path_sql: str, compressed: bool) -> str:
+    """DuckDB's CSV reader giving each raw line of the file as one value (NULL if empty)."""
+    return (f"read_csv({path_sql}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', "
+            f"quote = '', escape = '', comment = '', header = false, auto_detect = false, "
+            f"new_line = '\\n', strict_mode = true, "
+            f"compression = '{'gzip' if compressed else 'none'}')")
+
+
+def _select(lines_table: str, name_udf: str, line_udf: str) -> str:
     """The SELECT giving `resolution` rows (minus provenance) for every line of the file.
 
+    `lines_table` holds the file's raw lines in order (see `_source`), so its
+    row id numbers them and every stage below runs on all threads.
     Stages, innermost first: number the raw lines and pull the COF fields as
     JSON fragments; decide whether SQL reads the line exactly (`shaped`, then
     `fast` once names and addresses are checked); one row per rdata value for
     fast lines, the Python function's rows for the others; addresses made
     canonical, with their numbers.
     """
-    source = (f"read_csv({path_sql}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', "
-              f"quote = '', escape = '', comment = '', header = false, auto_detect = false, "
-              f"new_line = '\\n', strict_mode = true, "
-              f"compression = '{'gzip' if compressed else 'none'}')")
     lines = (f"SELECT n, line, regexp_matches(line, {_sql_text(_GUARD)}) AS odd, "
              f"try(json_transform(line, {_sql_text(_FIELDS)})) AS j "
-             f"FROM (SELECT row_number() OVER () AS n, line FROM {source}) WHERE line IS NOT NULL")
+             f"FROM (SELECT rowid + 1 AS n, line FROM {lines_table}) WHERE line IS NOT NULL")
     # The fragments as text (compared with text, a JSON value would parse the literal).
     texts = ", ".join(f"j.{key}::VARCHAR AS {key}" for key in _KEYS if key != "cond")
     no_time = ("((time_first IS NULL OR time_first = '\"\"') "
@@ -392,9 +402,9 @@ class _BulkLoad:
     """One file through DuckDB; see the module docstring."""
 
     def __init__(self, reader: PassiveDnsReader, path: Path, store: Any, input_id: int,
-                 compressed: bool) -> None:
+                 compressed: bool, lines: int) -> None:
         self.reader, self.path, self.store = reader, path, store
-        self.input_id, self.compressed = input_id, compressed
+        self.input_id, self.compressed, self.lines = input_id, compressed, lines
         self.issues: dict[int, tuple[str, ReadIssue]] = {}
         self.saf = False
 
@@ -402,25 +412,39 @@ class _BulkLoad:
         # A cursor of its own: the store's connection may hold an unfinished result, and
         # the functions registered here stay private to this load.
         con = self.store.con.cursor()
+        registered = False
         try:
             con.execute("SET TimeZone = 'UTC'")
-            con.create_function("hostmap_pdns_name", _normalize_name, [duckdb.sqltypes.VARCHAR],
+            # Functions live in the database, not the cursor: names of this load's own, so a
+            # second passive-DNS file in one store takes this path too.
+            name_udf = f"hostmap_pdns_name_{self.input_id}"
+            line_udf = f"hostmap_pdns_line_{self.input_id}"
+            con.create_function(name_udf, _normalize_name, [duckdb.sqltypes.VARCHAR],
                                 duckdb.sqltypes.VARCHAR)
-            con.create_function("hostmap_pdns_line", self._line,
+            con.create_function(line_udf, self._line,
                                 [duckdb.sqltypes.VARCHAR, duckdb.sqltypes.BIGINT],
                                 duckdb.sqltypes.DuckDBPyType(_ROW_TYPE))
+            registered = True
             ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
             if not ordered[0][0]:
                 con.execute("SET preserve_insertion_order = true")
+            lines_table = f"hostmap_pdns_lines_{self.input_id}"
             try:
-                select = _select(_sql_text(str(self.path)), self.compressed, "hostmap_pdns_name",
-                                 "hostmap_pdns_line")
+                # The raw lines first, read on all threads in file order; their row ids
+                # are the line numbers (a numbering window would run on one thread).
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {lines_table} AS SELECT line FROM "
+                            f"{_source(_sql_text(str(self.path)), self.compressed)}")
+                seen = con.execute(f"SELECT count(*) FROM {lines_table}").fetchall()[0][0]
+                if seen != self.lines:
+                    raise _NeedsPython(f"DuckDB read {seen} of {self.lines} lines")
+                select = _select(lines_table, name_udf, line_udf)
                 rows = con.execute(
                     "INSERT INTO resolution SELECT ?, ?, ?, 'line ' || n, name, rtype, value, "
                     "addr_num, 'passive-dns', first_seen, last_seen, count, raw_type "
                     f"FROM ({select})",
                     [self.input_id, str(self.path), self.reader.format]).fetchall()
             finally:
+                con.execute(f"DROP TABLE IF EXISTS {lines_table}")
                 if not ordered[0][0]:
                     con.execute("SET preserve_insertion_order = false")
         except duckdb.Error:
@@ -428,6 +452,10 @@ class _BulkLoad:
                 raise _NeedsPython from None
             raise
         finally:
+            if registered:
+                for udf in (name_udf, line_udf):
+                    with contextlib.suppress(duckdb.Error):
+                        con.remove_function(udf)
             con.close()
         return int(rows[0][0]), self._final_issues()
 

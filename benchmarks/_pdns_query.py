@@ -4,10 +4,11 @@
     python benchmarks/_pdns_query.py duckdb FILE [--threads 2]
 
 hostmap: `hostmap.pipeline.load_paths` reads the COF lines into an in-memory
-`Store` (the passive-DNS reader, one `Resolution` per rdata value), then one
-GROUP BY over the `resolution` table.  hostmap has no "ever shared" analysis
-of its own: `analyze.shared` answers "shared at one moment" through
-`resolve_hosts`, which pulls every A/AAAA/CNAME row into Python; the
+`Store` (the passive-DNS reader's DuckDB bulk path, one `Resolution` per
+rdata value; the store holds at most `MEMORY_LIMIT` and spills the rest to a
+temporary folder), then one GROUP BY over the `resolution` table.
+hostmap has no "ever shared" analysis of its own: `analyze.shared` answers
+"shared at one moment" for the report's hosts through `resolve_hosts`; the
 GROUP BY below is what the store offers for the question over all time.
 
 duckdb: the same question straight from the file, DuckDB reading the JSON

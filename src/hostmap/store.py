@@ -46,7 +46,7 @@ from hostmap.model import (
 
 __all__ = ["BATCH_ROWS", "MEMORY_LIMIT", "Store", "file_sha256"]
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 5_000
 """Rows buffered per table before a batch is written."""
 
 _PROVENANCE = [("input_id", "INTEGER"), ("file", "VARCHAR"), ("format", "VARCHAR"),

@@ -33,7 +33,7 @@ from typing import BinaryIO
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.model import Provenance, ReadIssue, Severity
 
-__all__ = ["LINK_TYPES", "Frame", "Locate", "is_capture", "read_frames"]
+__all__ = ["LINK_TYPES", "Frame", "Locate", "Skip", "is_capture", "read_frames"]
 
 LINK_TYPES = {
     0: "BSD loopback",
@@ -51,6 +51,8 @@ LINK_TYPES = {
 
 Locate = Callable[[int], Provenance]
 """Frame number -> the provenance that cites it."""
+Skip = Callable[[bytes, int, int, int], bool]
+"""(buffer, start, end, link type) -> True when the frame in buffer[start:end] gives nothing."""
 
 _PCAP_MAGICS = {
     b"\xa1\xb2\xc3\xd4": (">", 1_000),
@@ -65,6 +67,7 @@ _INTERFACE_BLOCK, _PACKET_BLOCK, _SIMPLE_PACKET_BLOCK, _ENHANCED_PACKET_BLOCK = 
 _OPTION_TSRESOL, _OPTION_TSOFFSET = 9, 14
 _UNREADABLE_INTERFACE = (-1, 0, 1_000_000, 0)
 _MAX_RECORD = 16 * 1024 * 1024
+_CHUNK = 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -103,21 +106,27 @@ def is_capture(head: bytes) -> bool:
     return head[:4] == _PCAPNG_MAGIC and (len(head) < 12 or head[8:12] in _PCAPNG_BYTE_ORDER)
 
 
-def read_frames(stream: BinaryIO, locate: Locate) -> Iterator[Frame | ReadIssue]:
+def read_frames(
+    stream: BinaryIO, locate: Locate, skip: Skip | None = None
+) -> Iterator[Frame | ReadIssue]:
     """The file's frames, then an issue if it ends inside a record.
 
+    `skip`, when given, sees each whole (not cut) frame's bytes before a
+    `Frame` is built; a frame it returns True for is counted but not yielded.
     Raises MalformedInput (bad magic, unread link type) or TruncatedInput
     (no whole file header) before the first frame.
     """
     magic = stream.read(4)
     if magic in _PCAP_MAGICS:
-        return _pcap_frames(stream, magic, locate)
+        return _pcap_frames(stream, magic, locate, skip)
     if magic == _PCAPNG_MAGIC:
-        return _pcapng_frames(stream, locate)
+        return _pcapng_frames(stream, locate, skip)
     raise MalformedInput(f"not a pcap or pcapng file: magic {magic.hex() or '(empty file)'}")
 
 
-def _pcap_frames(stream: BinaryIO, magic: bytes, locate: Locate) -> Iterator[Frame | ReadIssue]:
+def _pcap_frames(
+    stream: BinaryIO, magic: bytes, locate: Locate, skip: Skip | None
+) -> Iterator[Frame | ReadIssue]:
     order, nanoseconds = _PCAP_MAGICS[magic]
     header = stream.read(20)
     if len(header) < 20:
@@ -128,7 +137,7 @@ def _pcap_frames(stream: BinaryIO, magic: bytes, locate: Locate) -> Iterator[Fra
     link_type &= 0xFFFF  # the upper bits may say whether frames end in an FCS
     if link_type not in LINK_TYPES:
         raise MalformedInput(f"link type {link_type} is not one hostmap reads ({_link_names()})")
-    return _pcap_records(stream, order, nanoseconds, link_type, snap_length, locate)
+    return _pcap_records(stream, order, nanoseconds, link_type, snap_length, locate, skip)
 
 
 def _pcap_records(
@@ -138,36 +147,57 @@ def _pcap_records(
     link_type: int,
     snap_length: int,
     locate: Locate,
+    skip: Skip | None,
 ) -> Iterator[Frame | ReadIssue]:
-    record = struct.Struct(order + "IIII")
+    """The records, read from `_CHUNK`-byte pieces of the file (not two reads a record)."""
+    unpack = struct.Struct(order + "IIII").unpack_from
     limit = min(max(snap_length, 262144), _MAX_RECORD)
-    offset, number = 24, 0
-    while head := stream.read(16):
+    number = 0
+    buffer, position, base = b"", 0, 24  # base: the file offset of buffer[0]
+    while True:
+        if len(buffer) - position < 16:
+            base += position
+            buffer, position = buffer[position:] + stream.read(_CHUNK), 0
+            if not buffer:
+                return
+            if len(buffer) < 16:
+                where = f"frame {number + 1} (byte {base})"
+                message = f"the file ends inside {where}: {len(buffer)} of 16 header bytes"
+                yield _broken(locate(number + 1), message)
+                return
         number += 1
-        where = f"frame {number} (byte {offset})"
-        if len(head) < 16:
-            yield _broken(
-                locate(number), f"the file ends inside {where}: {len(head)} of 16 header bytes"
-            )
-            return
-        seconds, fraction, captured, wire_length = record.unpack(head)
+        seconds, fraction, captured, wire_length = unpack(buffer, position)
         if captured > limit:
+            where = f"frame {number} (byte {base + position})"
             message = (
                 f"{where} claims {captured} captured bytes (at most {limit}): corrupt from here"
             )
             yield _broken(locate(number), message)
             return
-        data = stream.read(captured)
-        if len(data) < captured:
-            message = f"the file ends inside {where}: {len(data)} of {captured} captured bytes"
-            yield _broken(locate(number), message)
-            return
+        start = position + 16
+        end = start + captured
+        if end > len(buffer):
+            base += position
+            rest = buffer[position:]
+            buffer, position = rest + stream.read(max(_CHUNK, 16 + captured - len(rest))), 0
+            start, end = 16, 16 + captured
+            if end > len(buffer):
+                where = f"frame {number} (byte {base})"
+                message = (
+                    f"the file ends inside {where}: {len(buffer) - 16} of {captured} captured bytes"
+                )
+                yield _broken(locate(number), message)
+                return
+        position = end
+        if skip is not None and captured >= wire_length and skip(buffer, start, end, link_type):
+            continue
         stamp = (seconds, fraction * nanoseconds // 1000)
-        yield Frame(number, stamp, link_type, data, max(wire_length, captured))
-        offset += 16 + captured
+        yield Frame(number, stamp, link_type, buffer[start:end], max(wire_length, captured))
 
 
-def _pcapng_frames(stream: BinaryIO, locate: Locate) -> Iterator[Frame | ReadIssue]:
+def _pcapng_frames(
+    stream: BinaryIO, locate: Locate, skip: Skip | None
+) -> Iterator[Frame | ReadIssue]:
     order = "<"
     interfaces: list[tuple[int, int, int, int]] = []  # link type, snap length, units/s, offset s
     offset, number = 0, 0
@@ -212,10 +242,14 @@ def _pcapng_frames(stream: BinaryIO, locate: Locate) -> Iterator[Frame | ReadIss
             continue
         number += 1
         try:
-            yield _packet(kind, body, order, interfaces, number)
+            frame = _packet(kind, body, order, interfaces, number)
         except (MalformedInput, struct.error) as exc:
             message = str(exc) if isinstance(exc, MalformedInput) else "packet block too short"
             yield ReadIssue(provenance=locate(number), message=f"{where}: {message}")
+            continue
+        data = frame.data
+        if skip is None or frame.is_cut or not skip(data, 0, len(data), frame.link_type):
+            yield frame
 
 
 def _interface(body: bytes, order: str) -> tuple[int, int, int, int]:

@@ -43,6 +43,7 @@ those the connection went to.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
@@ -62,6 +63,16 @@ MAX_HTTP_HEAD = 64 * 1024
 """The longest request or response head (start line and headers) h11 is asked to read."""
 _BODY_BATCH = 32 * 1024
 """Body bytes left with h11 unread before it is asked for events (one call, not one a segment)."""
+
+
+_Role = type[h11.CLIENT] | type[h11.SERVER]
+
+
+def _h11_parser(role: _Role) -> h11.Connection:
+    return h11.Connection(role, MAX_HTTP_HEAD)
+
+
+_Parser = h11.Connection
 
 
 @dataclass(slots=True)
@@ -89,8 +100,9 @@ class HttpConversation:
 
     def __init__(self, address: str, port: int, locate: Locate) -> None:
         self._address, self._port, self._locate = address, port, locate
-        self._requests: h11.Connection | None = h11.Connection(h11.SERVER, MAX_HTTP_HEAD)
-        self._responses: h11.Connection | None = h11.Connection(h11.CLIENT, MAX_HTTP_HEAD)
+        self._parser = _h11_parser
+        self._requests: _Parser | None = self._parser(h11.SERVER)
+        self._responses: _Parser | None = self._parser(h11.CLIENT)
         self._pending: deque[_Request] = deque()
         self._asked = False
         """A request has been re-sent to `_responses`, which now reads its response."""
@@ -130,7 +142,7 @@ class HttpConversation:
                 elif isinstance(event, h11.EndOfMessage):
                     requests.send(h11.Response(status_code=204, headers=[]))
                     requests.send(h11.EndOfMessage())
-                    requests = self._requests = _next_cycle(requests, h11.SERVER)
+                    requests = self._requests = _next_cycle(requests, h11.SERVER, self._parser)
                 elif isinstance(event, h11.ConnectionClosed):
                     break
         except h11.RemoteProtocolError as exc:
@@ -194,7 +206,7 @@ class HttpConversation:
                 elif isinstance(event, h11.EndOfMessage):
                     items += self._release(frame)
                     self._asked, self._unasked_bytes = False, 0
-                    self._responses = _next_cycle(self._responses, h11.CLIENT)
+                    self._responses = _next_cycle(self._responses, h11.CLIENT, self._parser)
                     self._ask()
                 elif isinstance(event, h11.ConnectionClosed):
                     self._responses = None
@@ -246,13 +258,16 @@ class HttpConversation:
             return
         request = self._pending[0].event
         names = (b"connection", b"upgrade")
-        headers = [(name, value) for name, value in request.headers if name in names]
+        headers = [
+            (name.lower(), value)
+            for name, value in request.headers.raw_items()
+            if name.lower() in names
+        ]
         # h11 sends only HTTP/1.1, which needs a Host header; HTTP/1.0 requests may lack one
         host = _header(request, b"host") or b"placeholder.invalid"
         self._responses.send(
-            h11.Request(
-                method=request.method, target=request.target, headers=[(b"host", host), *headers]
-            )
+            h11.Request(method=request.method, target=request.target,
+                        headers=[(b"host", host), *headers])
         )
         self._responses.send(h11.EndOfMessage())
         self._asked = True
@@ -293,9 +308,7 @@ class HttpConversation:
         )
 
 
-def _next_cycle(
-    connection: h11.Connection, role: type[h11.CLIENT] | type[h11.SERVER]
-) -> h11.Connection:
+def _next_cycle(connection: _Parser, role: _Role, parser: Callable[[_Role], _Parser]) -> _Parser:
     """The parser for the next message, once the last one is complete.
 
     Where h11 will not go on (after HTTP/1.0, or "Connection: close"), a new
@@ -305,7 +318,7 @@ def _next_cycle(
         connection.start_next_cycle()
     except h11.LocalProtocolError:
         data, closed = connection.trailing_data
-        connection = h11.Connection(role, MAX_HTTP_HEAD)
+        connection = parser(role)
         if data:
             connection.receive_data(bytes(data))
         if closed:
@@ -313,7 +326,7 @@ def _next_cycle(
     return connection
 
 
-def _is_in_body(connection: h11.Connection, data: bytes, unread: list[int], side: int) -> bool:
+def _is_in_body(connection: _Parser, data: bytes, unread: list[int], side: int) -> bool:
     """Whether `data` went into a message body and can wait with h11, unparsed.
 
     Most bodies are dropped, and the searched ones are decoded as well in
@@ -338,7 +351,10 @@ def _is_final(event: object) -> TypeGuard[h11.Response | h11.InformationalRespon
 
 
 def _header(event: h11.Request | h11.Response, name: bytes) -> bytes | None:
-    return next((value for key, value in event.headers if key == name), None)
+    for key, value in event.headers.raw_items():  # a list: faster than iterating the headers
+        if key.lower() == name:
+            return value
+    return None
 
 
 def _headers(

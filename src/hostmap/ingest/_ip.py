@@ -113,6 +113,8 @@ class IpLayer:
 
     def __init__(self) -> None:
         self._sets: OrderedDict[tuple[bytes, bytes, int, int], _FragmentSet] = OrderedDict()
+        self.holding = self._sets
+        """Non-empty while fragments wait for the rest of their datagram (never replaced)."""
         self._held = 0
         self.lost: list[LostFragments] = []
         """Datagrams dropped since the caller last emptied this list."""

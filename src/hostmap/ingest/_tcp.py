@@ -213,6 +213,25 @@ class TcpTracker:
             items += self._close(oldest, evicted, finished=False)
         return items
 
+    def skips(self, source: Endpoint, target: Endpoint, flags: int, has_payload: bool) -> bool:
+        """Whether `segment` would give nothing for a well-formed segment and change no more
+        than its connection's place among the least recently active (done here).
+
+        True for most segments: those of connections not followed, and those
+        whose direction is `done` (encrypted TLS records, for instance).
+        False for a SYN, FIN or RST and for bytes a conversation still reads.
+        """
+        key = (source, target) if source < target else (target, source)
+        connection = self._connections.get(key)
+        if connection is None:
+            return not flags & _SYN and (not has_payload or key in self._closed)
+        if flags & (_SYN | _FIN | _RST):
+            return False
+        if has_payload and not connection.streams[0 if source == connection.client else 1].done:
+            return False
+        self._connections.move_to_end(key)
+        return True
+
     def finish(self) -> list[ReadItem]:
         """End every connection still open (the capture is over)."""
         items: list[ReadItem] = []

@@ -41,6 +41,14 @@ Checksums are not verified (zeek-dns-corrupt.pcap has wrong UDP checksums
 on purpose, and checksum offload leaves outgoing ones wrong).  A file that
 is not a capture raises `MalformedInput`.  Memory stays flat however long
 the capture: fragments, connections and their buffers are all bounded.
+
+Speed: most frames give nothing (encrypted TLS records, ACKs, QUIC, the
+segments of connections already read), so `_Capture.skips` decides that from
+a few header bytes before any object is built; DNS answers are parsed once
+per distinct message (the bytes after the ID; a bounded cache).  HTTP/1 is
+always parsed by h11.
+`read_capture(path, fast=False)` reads every frame through every layer
+instead; tests/ingest/test_pcap_fast.py holds both to the same items.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ from hostmap.ingest._tcp import TcpTracker
 from hostmap.ingest.zone_file import rdata_fields, record_resolutions
 from hostmap.model import Provenance, ReadIssue, ResolutionSource, Severity
 
-__all__ = ["MAX_LISTED_ISSUES", "PcapReader", "reader"]
+__all__ = ["MAX_LISTED_ISSUES", "PcapReader", "read_capture", "reader"]
 
 MAX_LISTED_ISSUES = 20
 """Issues listed one by one per file; the rest are counted in one summary issue."""
@@ -74,6 +82,15 @@ MAX_LISTED_ISSUES = 20
 _DNS_PORTS = frozenset({53, 5353})
 _UDP_HEADER = struct.Struct("!HHH")
 _QUIC_PORT = 443
+_MAX_KEPT_ANSWERS = 4096
+_MAX_KEPT_MESSAGE = 1232  # the usual EDNS buffer size: larger messages are rare and not kept
+_COMMON = struct.Struct("!12xHBxH2xHxB2x4s4sHH8xBB")
+"""Ethernet, IPv4 and the first 14 bytes of TCP (or UDP's ports), up to the TCP flags:
+EtherType, version and header length, total length, flags and fragment offset,
+protocol, source, destination, ports, TCP data offset, TCP flags."""
+_LINK_WRAPPERS = frozenset({0x8100, 0x88A8, 0x9100, 0x9200, 0x8864})  # VLAN tags, PPPoE
+_RAW_IP = frozenset({12, 14, 101, 228, 229})
+_IPV6_MORE_HEADERS = frozenset({0, 43, 44, 51, 60, 135, 139, 140})  # extensions, fragment, AH
 
 
 class PcapReader:
@@ -90,33 +107,149 @@ class PcapReader:
         return 1.0 if is_capture(head) else 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        with open(path, "rb") as stream:
-            capture = _Capture(str(path))
-            for item in read_frames(stream, capture.locate):
-                if not isinstance(item, Frame):
-                    yield item  # the container broke: always listed
-                    continue
-                for found in capture.frame(item):  # most frames give nothing
-                    if capture.is_listed(found):
-                        yield found
-            for found in capture.finish():
+        return read_capture(path)
+
+
+def read_capture(path: Path, *, fast: bool = True) -> Iterator[ReadItem]:
+    """The observations and issues of one capture file.
+
+    `fast=False` reads every frame through the whole stack, layer by layer;
+    the default first skips, from a few header bytes, the frames that cannot
+    give anything (see `_Capture.skips`).  Both yield the same items.
+    """
+    with open(path, "rb") as stream:
+        capture = _Capture(str(path), fast=fast)
+        skip = capture.skips if fast else None
+        for item in read_frames(stream, capture.locate, skip):
+            if not isinstance(item, Frame):
+                yield item  # the container broke: always listed
+                continue
+            for found in capture.frame(item):  # most frames give nothing
                 if capture.is_listed(found):
                     yield found
-            yield from capture.summary()
+        for found in capture.finish():
+            if capture.is_listed(found):
+                yield found
+        yield from capture.summary()
 
 
 class _Capture:
     """What one file's frames add up to: the IP layer, TCP connections, issue counts."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, fast: bool = True) -> None:
         self._file = file
         self._ip = IpLayer()
+        self._fragments = self._ip.holding
         self._tcp = TcpTracker(self.locate, self._dns)
+        self._tcp_skips = self._tcp.skips
         self._listed = 0
         self._unlisted: Counter[Severity] = Counter()
         self._skipped_links: set[int] = set()
         self._quic = 0
         self._cut = 0
+        self._answers: dict[bytes, str | tuple[str | tuple[str, str, str], ...]] | None = (
+            {} if fast else None
+        )
+        """DNS answers by message bytes after the ID (`fast` only): at most
+        `_MAX_KEPT_ANSWERS` of at most `_MAX_KEPT_MESSAGE` bytes, the oldest dropped."""
+
+    def skips(self, data: bytes, start: int, end: int, link_type: int) -> bool:
+        """Whether the whole frame data[start:end] would give nothing, read from a few bytes.
+
+        True only for what `frame` would read without an issue and without
+        keeping anything: Ethernet or raw IP, IPv4 without options or
+        fragments or IPv6 without extension headers, holding a UDP datagram
+        that is not a DNS response (QUIC is counted here), a TCP segment
+        `TcpTracker.skips` passes over, or another protocol.  False sends
+        the frame through `frame`: nothing is decided here that it would
+        decide differently.
+        """
+        if self._fragments:  # every frame ages the waiting fragments
+            return False
+        if link_type == 1 and end - start >= _COMMON.size:  # Ethernet, IPv4: one unpack
+            fields = _COMMON.unpack_from(data, start)
+            ethertype, first, total, fragment, protocol, source, target = fields[:7]
+            source_port, target_port, offset, flags = fields[7:]
+            if ethertype == 0x0800 and first == 0x45 and not fragment & 0x3FFF and total != 0:
+                at, stop = start + 34, start + 14 + total
+                if total < 20 or stop > end:
+                    return False
+                if protocol == 6:
+                    header = (offset >> 4) * 4
+                    if header < 20 or at + header > stop:
+                        return False
+                    return self._tcp_skips(
+                        (source, source_port), (target, target_port), flags, stop > at + header
+                    )
+                if protocol == 17:
+                    if stop - at < 8 or source_port in _DNS_PORTS:
+                        return False
+                    if source_port == _QUIC_PORT or target_port == _QUIC_PORT:
+                        self._quic += 1
+                return True
+        if link_type == 1:
+            if end - start < 14:
+                return False
+            ethertype = data[start + 12] << 8 | data[start + 13]
+            at = start + 14
+            if ethertype == 0x86DD:
+                version = 6
+            elif ethertype == 0x0800:
+                version = 4
+            else:  # ARP and the like give nothing; VLAN tags and PPPoE are read by `_ip`
+                return ethertype not in _LINK_WRAPPERS
+        elif link_type in _RAW_IP:
+            if end <= start:
+                return False
+            at, version = start, data[start] >> 4
+        else:
+            return False
+        if version == 4:
+            if end - at < 20 or data[at] != 0x45 or data[at + 6] & 0x3F or data[at + 7]:
+                return False  # options, a fragment, or too short: read by `_ip`
+            total = data[at + 2] << 8 | data[at + 3]
+            if total:
+                stop = at + total
+                if total < 20 or stop > end:
+                    return False
+            else:
+                stop = end
+            protocol = data[at + 9]
+            source, target = data[at + 12 : at + 16], data[at + 16 : at + 20]
+            at += 20
+        elif version == 6:
+            if end - at < 40 or data[at] >> 4 != 6:  # `_ip` goes by this nibble, not EtherType
+                return False
+            protocol, length = data[at + 6], data[at + 4] << 8 | data[at + 5]
+            if protocol in _IPV6_MORE_HEADERS:
+                return False
+            stop = at + 40 + length if length else end
+            if stop > end:
+                return False
+            source, target = data[at + 8 : at + 24], data[at + 24 : at + 40]
+            at += 40
+        else:
+            return False
+        if protocol == 6:
+            if stop - at < 20:
+                return False
+            header = (data[at + 12] >> 4) * 4
+            if header < 20 or at + header > stop:
+                return False
+            source_port = data[at] << 8 | data[at + 1]
+            target_port = data[at + 2] << 8 | data[at + 3]
+            return self._tcp_skips(
+                (source, source_port), (target, target_port), data[at + 13], stop > at + header
+            )
+        if protocol == 17:
+            if stop - at < 8:
+                return False
+            source_port = data[at] << 8 | data[at + 1]
+            if source_port in _DNS_PORTS:
+                return False
+            if source_port == _QUIC_PORT or data[at + 2] << 8 | data[at + 3] == _QUIC_PORT:
+                self._quic += 1
+        return True
 
     def locate(self, number: int) -> Provenance:
         return Provenance(file=self._file, format="pcap", locator=f"frame {number}")
@@ -223,45 +356,68 @@ class _Capture:
         """The Resolutions in a DNS response's answer section (a query gives nothing)."""
         if len(message) < 12 or not message[2] & 0x80 or message[6:8] == b"\0\0":
             return []  # a query, or a response with an empty answer section
-        try:
-            # keyring=False: read TSIG-signed messages without the key to check them
-            parsed = dns.message.from_wire(
-                message,
-                keyring=False,
-                ignore_trailing=True,
-                continue_on_error=True,
-                one_rr_per_rrset=True,  # no merging of records: a third faster, and all kept
-            )
-        except (dns.exception.DNSException, ValueError) as exc:
-            text = str(exc) or type(exc).__name__
-            return [self._issue(frame, f"DNS response cannot be parsed: {text}", Severity.WARNING)]
+        if self._answers is None:
+            answers = _answers(message)
+        else:  # the same answer comes again and again, under a new ID (bytes 0-1) each time
+            key = message[2:]
+            answers = self._answers.get(key)
+            if answers is None:
+                answers = _answers(message)
+                if len(message) <= _MAX_KEPT_MESSAGE:
+                    if len(self._answers) >= _MAX_KEPT_ANSWERS:
+                        del self._answers[next(iter(self._answers))]  # the oldest
+                    self._answers[key] = answers
+        if isinstance(answers, str):
+            return [self._issue(frame, answers, Severity.WARNING)]
         provenance, time = self.locate(frame.number), frame.time
         items: list[ReadItem] = []
-        if parsed.errors:
-            error = parsed.errors[0].exception
-            text = str(error) or type(error).__name__
-            skipped = f"DNS response partly unreadable ({len(parsed.errors)} records skipped)"
-            items.append(self._issue(frame, f"{skipped}: {text}", Severity.WARNING))
-        for rrset in parsed.answer:
-            for rdata in rrset:
-                name, type_text, value = _record_text(rrset.name, rdata)
-                try:
-                    items += record_resolutions(
-                        name,
-                        type_text,
-                        value,
-                        provenance=provenance,
-                        source=ResolutionSource.CAPTURE,
-                        first_seen=time,
-                        last_seen=time,
-                    )
-                except ValueError as exc:
-                    items.append(
-                        self._issue(
-                            frame, f"DNS answer {name} {type_text}: {exc}", Severity.WARNING
-                        )
-                    )
+        for record in answers:
+            if isinstance(record, str):
+                items.append(self._issue(frame, record, Severity.WARNING))
+                continue
+            name, type_text, value = record
+            try:
+                items += record_resolutions(
+                    name,
+                    type_text,
+                    value,
+                    provenance=provenance,
+                    source=ResolutionSource.CAPTURE,
+                    first_seen=time,
+                    last_seen=time,
+                )
+            except ValueError as exc:
+                items.append(
+                    self._issue(frame, f"DNS answer {name} {type_text}: {exc}", Severity.WARNING)
+                )
         return items
+
+
+def _answers(message: bytes) -> str | tuple[str | tuple[str, str, str], ...]:
+    """A DNS response's answer records as (name, type, value) texts, parsed by dnspython.
+
+    A string instead of the whole is why the message cannot be parsed; a
+    string first among the records says how many records could not be.
+    """
+    try:
+        # keyring=False: read TSIG-signed messages without the key to check them
+        parsed = dns.message.from_wire(
+            message,
+            keyring=False,
+            ignore_trailing=True,
+            continue_on_error=True,
+            one_rr_per_rrset=True,  # no merging of records: a third faster, and all kept
+        )
+    except (dns.exception.DNSException, ValueError) as exc:
+        return f"DNS response cannot be parsed: {str(exc) or type(exc).__name__}"
+    answers: list[str | tuple[str, str, str]] = []
+    if parsed.errors:
+        error = parsed.errors[0].exception
+        text = str(error) or type(error).__name__
+        skipped = f"DNS response partly unreadable ({len(parsed.errors)} records skipped)"
+        answers.append(f"{skipped}: {text}")
+    answers += (_record_text(rrset.name, rdata) for rrset in parsed.answer for rdata in rrset)
+    return tuple(answers)
 
 
 def _record_text(owner: dns.name.Name, rdata: dns.rdata.Rdata) -> tuple[str, str, str]:

@@ -374,3 +374,17 @@ def test_reader_describes_itself() -> None:
     assert ".har" in reader.suffixes
     assert reader.description and "\n" not in reader.description
     assert reader.signature and "\n" not in reader.signature
+
+
+def test_a_header_value_over_the_limit_is_cut_with_a_warning_naming_it(tmp_path: Path) -> None:
+    entry = make_entry("https://big.example/")
+    huge = "x" * (har.MAX_HEADER_CHARS + 10)
+    entry["request"]["headers"] = [{"name": "X-Huge", "value": huge},  # type: ignore[index]
+                                   {"name": "Accept", "value": "*/*"}]
+    items = list(reader.read(write_har(tmp_path / "big.har", [entry])))
+    [exchange] = exchanges(items)
+    assert dict(exchange.request_headers) == {"X-Huge": huge[:har.MAX_HEADER_CHARS],
+                                              "Accept": "*/*"}
+    [warning] = issues(items)
+    assert warning.severity is Severity.WARNING and "'X-Huge'" in warning.message
+    assert f"{len(huge):,} characters" in warning.message

@@ -52,10 +52,17 @@ from hostmap.ingest._har_stream import BrokenJson, HarStream
 from hostmap.ingest._reader import ReadItem
 from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
 
-__all__ = ["HarReader", "MAX_BODY_CHARS", "find_urls", "is_text_media_type", "reader"]
+__all__ = ["HarReader", "MAX_BODY_CHARS", "MAX_HEADER_CHARS", "find_urls", "is_text_media_type",
+           "reader"]
 
 MAX_BODY_CHARS = 2_000_000
 """How much of a response body is scanned for URLs; the rest is ignored."""
+
+MAX_HEADER_CHARS = 64 * 1024
+"""A header value longer than this is cut to it, with a warning: the pcap and SAZ
+readers refuse a whole head over 64 KiB (h11's limit there), and nothing the
+analyses read from a header is longer; a 100 MiB value would otherwise be
+kept in the store and copied by every analysis."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -264,8 +271,10 @@ def _exchange(entry: object, provenance: Provenance, warnings: list[str]) -> Htt
         raise MalformedInput(f"request.url {url!r} has no host")
     if scheme not in _DEFAULT_PORTS:
         raise MalformedInput(f"request.url {url!r} is not an http(s) or ws(s) URL")
-    request_headers = _headers(request.get("headers"), "request.headers")
-    response_headers = _headers(response.get("headers"), "response.headers")
+    request_headers = _cut(_headers(request.get("headers"), "request.headers"),
+                           "request.headers", warnings)
+    response_headers = _cut(_headers(response.get("headers"), "response.headers"),
+                            "response.headers", warnings)
     if isinstance(port, MalformedInput):  # after the headers' errors, as it always was
         raise port
     return HttpExchange(
@@ -395,6 +404,18 @@ def _headers(value: object, name: str) -> tuple[tuple[str, str], ...]:
                 pairs.append((name if type(name) is str else str(name),
                               text if type(text) is str else str(text)))
     return tuple(pairs)
+
+
+def _cut(headers: tuple[tuple[str, str], ...], name: str,
+         warnings: list[str]) -> tuple[tuple[str, str], ...]:
+    """The headers with every value over MAX_HEADER_CHARS cut to it (one warning each)."""
+    if all(len(value) <= MAX_HEADER_CHARS for _, value in headers):
+        return headers
+    for header, value in headers:
+        if len(value) > MAX_HEADER_CHARS:
+            warnings.append(f"{name} {header[:80]!r}: a value of {len(value):,} characters, "
+                            f"cut to {MAX_HEADER_CHARS:,}")
+    return tuple((header, value[:MAX_HEADER_CHARS]) for header, value in headers)
 
 
 def _redirect(url: str, redirect: object, headers: tuple[tuple[str, str], ...]) -> str | None:

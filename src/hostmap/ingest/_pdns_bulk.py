@@ -44,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import ipaddress
-import json
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from hostmap.hostnames import normalize_hostname
+from hostmap.ingest._lines import json_loads
 from hostmap.model import Provenance, ReadIssue, RecordType, Resolution
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def _lines_file(path: Path) -> tuple[bool, int]:
     except (OSError, EOFError, zlib.error) as exc:
         raise _NeedsPython from exc  # unreadable or damaged: the Python reader says how
     try:
-        first = json.loads(first_line)
+        first = json_loads(first_line)
     except ValueError:
         raise _NeedsPython from None
     if not isinstance(first, dict) or isinstance(first.get("input"), list):
@@ -466,7 +466,7 @@ class _BulkLoad:
         if not raw.strip():
             return []
         try:
-            record = json.loads(raw)
+            record = json_loads(raw)
         except ValueError as exc:
             self.issues[number] = (text, ReadIssue(provenance=at, message=f"not JSON: {exc}"))
             return []
@@ -492,7 +492,7 @@ class _BulkLoad:
             if not ends_with_newline and numbers[-1] == newlines + 1:
                 text, issue = self.issues[numbers[-1]]
                 try:
-                    json.loads(text.encode("utf-8", "surrogatepass"))
+                    json_loads(text.encode("utf-8", "surrogatepass"))
                 except ValueError as exc:
                     issues[-1] = ReadIssue(provenance=issue.provenance, message=f"not JSON: {exc}")
         return issues

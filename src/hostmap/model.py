@@ -231,7 +231,12 @@ class ReadIssue:
 
     provenance: Provenance
     message: str
+    """One line: a message with line breaks (some library errors have them) is joined."""
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        if "\n" in self.message or "\r" in self.message:
+            object.__setattr__(self, "message", " ".join(self.message.split()))
 
     def __str__(self) -> str:
         return f"{self.provenance}: {self.message}"

@@ -18,7 +18,7 @@ from hostmap.analyze.fronts import find_fronts
 from hostmap.analyze.migrations import find_migrations
 from hostmap.analyze.operators import find_operators
 from hostmap.analyze.referenced import find_referenced
-from hostmap.analyze.resolve import MAX_CHAIN, default_moment, resolve_hosts
+from hostmap.analyze.resolve import cname_closure, default_moment, resolve_hosts
 from hostmap.analyze.shared import find_shared
 from hostmap.enrich.gazetteer import Gazetteer
 from hostmap.hostnames import is_address
@@ -53,13 +53,7 @@ def host_names(store: Store) -> list[str]:
         """)
         return _keep_names(r["name"] for r in rows)
     rows = store.query(f"""
-        WITH RECURSIVE chain(name, depth) AS (
-            SELECT unnest($seeds::VARCHAR[]), 0
-            UNION
-            SELECT r.value, c.depth + 1 FROM chain c
-            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
-            WHERE c.depth < {MAX_CHAIN}
-        ), reached AS (
+        WITH RECURSIVE {cname_closure("chain", "SELECT unnest($seeds::VARCHAR[])")}, reached AS (
             SELECT value AS address FROM resolution
             WHERE rtype IN ('A', 'AAAA') AND name IN (SELECT name FROM chain)
             UNION SELECT server_address FROM http WHERE server_address IS NOT NULL
@@ -68,13 +62,7 @@ def host_names(store: Store) -> list[str]:
             WHERE rtype IN ('A', 'AAAA') AND value IN (SELECT address FROM reached)
             UNION SELECT name FROM resolution
             WHERE rtype = 'CNAME' AND value IN (SELECT name FROM chain)
-        ), closure(name, depth) AS (
-            SELECT name, 0 FROM (SELECT name FROM chain UNION SELECT name FROM pivoted)
-            UNION
-            SELECT r.value, c.depth + 1 FROM closure c
-            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
-            WHERE c.depth < {MAX_CHAIN}
-        )
+        ), {cname_closure("closure", "SELECT name FROM chain UNION SELECT name FROM pivoted")}
         SELECT DISTINCT name FROM closure
     """, {"seeds": traffic})
     return _keep_names(r["name"] for r in rows)

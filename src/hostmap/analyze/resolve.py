@@ -16,7 +16,8 @@ from typing import Any
 from hostmap.analyze._evidence import evidence_of
 from hostmap.store import Store
 
-__all__ = ["CORROBORATION", "MAX_CHAIN", "SAME_MOMENT", "default_moment", "resolve_hosts"]
+__all__ = ["CORROBORATION", "MAX_CHAIN", "SAME_MOMENT", "cname_closure", "default_moment",
+           "resolve_hosts"]
 
 SAME_MOMENT = timedelta(days=1)
 CORROBORATION = timedelta(days=2)
@@ -36,19 +37,26 @@ def default_moment(store: Store) -> datetime | None:
     return row["t"]  # type: ignore[no-any-return]
 
 
+def cname_closure(cte: str, seeds: str) -> str:
+    """SQL for a recursive CTE `cte(name, depth)`: the names `seeds` (a query giving one
+    column of names) and every name their CNAME records lead to, over all time, up to
+    MAX_CHAIN steps.  Put it after `WITH RECURSIVE`."""
+    return f"""{cte}(name, depth) AS (
+            SELECT name, 0 FROM ({seeds}) AS seed(name)
+            UNION
+            SELECT r.value, c.depth + 1 FROM {cte} c
+            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
+            WHERE c.depth < {MAX_CHAIN}
+        )"""
+
+
 def _nearest_records(store: Store, at: datetime | None, names: list[str]
                      ) -> dict[str, list[dict[str, Any]]]:
     """For `names` and every name their CNAMEs lead to (over all time), their A/AAAA/CNAME
     records with `distance` from `at` (seconds)."""
     rows = store.query(
         f"""
-        WITH RECURSIVE chain(name, depth) AS (
-            SELECT unnest($names::VARCHAR[]), 0
-            UNION
-            SELECT r.value, c.depth + 1 FROM chain c
-            JOIN resolution r ON r.name = c.name AND r.rtype = 'CNAME'
-            WHERE c.depth < {MAX_CHAIN}
-        ), r AS (
+        WITH RECURSIVE {cname_closure("chain", "SELECT unnest($names::VARCHAR[])")}, r AS (
             SELECT name, rtype, value, source, file, format, locator, first_seen, last_seen,
                    CASE
                      WHEN first_seen IS NULL AND last_seen IS NULL THEN $undated

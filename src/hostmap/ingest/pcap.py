@@ -409,20 +409,15 @@ def _answers(message: bytes) -> str | tuple[str | tuple[str, str, str], ...]:
             one_rr_per_rrset=True,  # no merging of records: a third faster, and all kept
         )
     except (dns.exception.DNSException, ValueError) as exc:
-        return f"DNS response cannot be parsed: {_one_line(exc)}"
+        return f"DNS response cannot be parsed: {str(exc) or type(exc).__name__}"
     answers: list[str | tuple[str, str, str]] = []
     if parsed.errors:
         error = parsed.errors[0].exception
-        text = _one_line(error)
+        text = str(error) or type(error).__name__
         skipped = f"DNS response partly unreadable ({len(parsed.errors)} records skipped)"
         answers.append(f"{skipped}: {text}")
     answers += (_record_text(rrset.name, rdata) for rrset in parsed.answer for rdata in rrset)
     return tuple(answers)
-
-
-def _one_line(error: BaseException) -> str:
-    """dnspython's message for `error` on one line (some of its texts hold a newline)."""
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _record_text(owner: dns.name.Name, rdata: dns.rdata.Rdata) -> tuple[str, str, str]:

@@ -1,7 +1,9 @@
 """The embedded store: observations in DuckDB tables, loaded in batches.
 
 Readers stream records; `Store.add` buffers them and writes each table in
-Arrow batches, so a ten-million-row input never sits in Python lists.  The
+batches of columns (NumPy object arrays, which DuckDB scans directly: neither
+pandas nor Arrow is loaded), so a ten-million-row input never sits in Python
+lists.  The
 analyses are SQL queries over these tables (documented in the README):
 
     inputs        one row per input file: path, format, sha256, records, errors
@@ -31,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from hostmap.hostnames import normalize_hostname
 from hostmap.model import (
@@ -81,29 +83,21 @@ _TABLES: dict[str, list[tuple[str, str]]] = {
     "issue": _PROVENANCE + [("severity", "VARCHAR"), ("message", "VARCHAR")],
 }
 
-# Arrow has no unsigned 128-bit integer: numbers travel as text and are cast on insert.
-_ARROW_TYPES = {
-    "INTEGER": pa.int64(), "BIGINT": pa.int64(), "VARCHAR": pa.string(),
-    "UHUGEINT": pa.string(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "VARCHAR[]": pa.list_(pa.string()),
-}
-
-
 _INT_RANGES = {"INTEGER": (-(2**31), 2**31 - 1), "BIGINT": (-(2**63), 2**63 - 1)}
 
 
-def _arrow_column(values: list[Any], kind: str) -> pa.Array:
-    """One column as Arrow; an integer out of its column's range (an 18-digit status from
-    hostile input) is stored as NULL instead of failing the whole batch."""
+def _column(values: list[Any], kind: str) -> np.ndarray:
+    """One column as a NumPy object array for DuckDB to scan; an integer out of its
+    column's range (an 18-digit status from hostile input) is stored as NULL instead
+    of failing the whole batch."""
     bounds = _INT_RANGES.get(kind)
-    if bounds is None:
-        return pa.array(values, type=_ARROW_TYPES[kind])
-    low, high = bounds
-    numbers = [v for v in values if v is not None]
-    if not numbers or (min(numbers) >= low and max(numbers) <= high):
-        return pa.array(values, type=_ARROW_TYPES[kind])
-    return pa.array([v if v is None or low <= v <= high else None for v in values],
-                    type=_ARROW_TYPES[kind])
+    if bounds is not None:
+        low, high = bounds
+        numbers = [v for v in values if v is not None]
+        if numbers and (min(numbers) < low or max(numbers) > high):
+            values = [v if v is None or low <= v <= high else None for v in values]
+    # fromiter keeps each value one object (a list of names stays one cell).
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def file_sha256(path: Path) -> str:
@@ -124,8 +118,13 @@ def _addr_num(text: str | None) -> str | None:
         return None
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""One encoder for every row (json.dumps with options builds a new one per call)."""
+
+
 def _headers_json(headers: Sequence[tuple[str, str]]) -> str | None:
-    return json.dumps([list(h) for h in headers], ensure_ascii=False) if headers else None
+    """Headers as a JSON list of [name, value] pairs (pairs are tuples: JSON arrays)."""
+    return _JSON.encode(headers) if headers else None
 
 
 MEMORY_LIMIT = "512MB"
@@ -243,9 +242,9 @@ class Store:
         if not rows:
             return
         columns = _TABLES[table]
-        arrays = [_arrow_column([row[i] for row in rows], kind)
-                  for i, (_, kind) in enumerate(columns)]
-        batch = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])  # noqa: F841
+        batch = {name: _column([row[i] for row in rows], kind)  # noqa: F841 (scanned by SQL)
+                 for i, (name, kind) in enumerate(columns)}
+        # Addresses travel as decimal text (no NumPy type holds 128 bits) and are cast here.
         select = ", ".join(f"{name}::UHUGEINT" if kind == "UHUGEINT" else name
                            for name, kind in columns)
         self.con.execute(f"INSERT INTO {table} SELECT {select} FROM batch")

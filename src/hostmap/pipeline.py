@@ -144,16 +144,18 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
         return InputSummary(path=str(path), format=reader.format, records=records,
                             issues=tuple(bulk_issues))
     records = 0
-    for item in read_file(path, reader):
-        store.add(input_id, item)
-        if isinstance(item, ReadIssue):
-            issues.append(item)
-            if on_issue:
-                on_issue(item)
-        else:
-            records += 1
-            if on_progress and records % 1000 == 0:
-                on_progress(str(path), records, False)
+    with store.streaming():
+        for item in read_file(path, reader):
+            store.add(input_id, item)
+            if isinstance(item, ReadIssue):
+                issues.append(item)
+                if on_issue:
+                    on_issue(item)
+            else:
+                records += 1
+                if on_progress and records % 1000 == 0:
+                    on_progress(str(path), records, False)
+        store.flush()
     if on_progress:
         on_progress(str(path), records, True)
     errors = sum(1 for i in issues if i.severity is Severity.ERROR)

@@ -27,7 +27,8 @@ import json
 import shutil
 import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ from hostmap.model import (
     Resolution,
 )
 
-__all__ = ["BATCH_ROWS", "MEMORY_LIMIT", "Store", "file_sha256"]
+__all__ = ["BATCH_ROWS", "MEMORY_LIMIT", "STREAM_MEMORY_LIMIT", "Store", "file_sha256"]
 
 BATCH_ROWS = 5_000
 """Rows buffered per table before a batch is written."""
@@ -100,6 +101,13 @@ def _column(values: list[Any], kind: str) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+def _out_of_memory(exc: duckdb.Error) -> bool:
+    """DuckDB ran out of its pool: while running the statement, or pinning a block to
+    commit it (a TransactionException; the statement is rolled back either way)."""
+    return isinstance(exc, duckdb.OutOfMemoryException) or "pin block" in str(exc) \
+        or "Out of Memory" in str(exc)
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's content, read in chunks."""
     digest = hashlib.sha256()
@@ -131,17 +139,27 @@ MEMORY_LIMIT = "512MB"
 """DuckDB's buffer pool for one store: past it, table data and query state spill to a
 temporary folder, so a ten-million-row input does not grow the process."""
 
+STREAM_MEMORY_LIMIT = "32MB"
+"""DuckDB's buffer pool while a reader's rows stream in from Python (`Store.streaming`):
+inserting a batch needs little, so the table data written so far goes to the spill
+folder instead of growing the process with the input."""
+
 
 class Store:
     """A DuckDB database of observations (in memory unless a path is given).
 
-    Either way DuckDB holds at most `memory_limit` (default `MEMORY_LIMIT`) and
-    spills the rest: an in-memory store to a private temporary folder, removed on
-    `close`; a database file to DuckDB's own `<file>.tmp`.
+    Either way DuckDB holds at most `memory_limit` (default `MEMORY_LIMIT`), and
+    `stream_memory_limit` while a reader's rows come in (`streaming`), and spills
+    the rest: an in-memory store to a private temporary folder, removed on `close`;
+    a database file to DuckDB's own `<file>.tmp`.
     """
 
-    def __init__(self, path: Path | None = None, *, memory_limit: str = MEMORY_LIMIT) -> None:
+    def __init__(self, path: Path | None = None, *, memory_limit: str = MEMORY_LIMIT,
+                 stream_memory_limit: str = STREAM_MEMORY_LIMIT) -> None:
         self.path = path
+        self.memory_limit = memory_limit
+        self.stream_memory_limit = stream_memory_limit
+        self._streaming = False
         self._cleanup: weakref.finalize | None = None
         self.con = duckdb.connect(str(path) if path else ":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -165,6 +183,18 @@ class Store:
         self.lookups.append((input_id, lookup))
 
     # -- loading -------------------------------------------------------------
+
+    @contextmanager
+    def streaming(self) -> Iterator[None]:
+        """While rows come in through `add`: DuckDB keeps at most `stream_memory_limit`
+        in memory (bulk loads and queries get the whole `memory_limit` back)."""
+        self._streaming = True
+        self.con.execute("SET memory_limit = ?", [self.stream_memory_limit])
+        try:
+            yield
+        finally:
+            self._streaming = False
+            self.con.execute("SET memory_limit = ?", [self.memory_limit])
 
     def has_input(self, sha256: str) -> bool:
         """True if a file with this content is already loaded (a persistent --db)."""
@@ -247,7 +277,19 @@ class Store:
         # Addresses travel as decimal text (no NumPy type holds 128 bits) and are cast here.
         select = ", ".join(f"{name}::UHUGEINT" if kind == "UHUGEINT" else name
                            for name, kind in columns)
-        self.con.execute(f"INSERT INTO {table} SELECT {select} FROM batch")
+        insert = f"INSERT INTO {table} SELECT {select} FROM batch"
+        try:
+            self.con.execute(insert)
+        except (duckdb.OutOfMemoryException, duckdb.TransactionException) as exc:
+            if not self._streaming or not _out_of_memory(exc):
+                raise
+            # A batch the small pool cannot take (very long values): the failed insert
+            # left nothing behind, and this one gets the whole limit.
+            self.con.execute("SET memory_limit = ?", [self.memory_limit])
+            try:
+                self.con.execute(insert)
+            finally:
+                self.con.execute("SET memory_limit = ?", [self.stream_memory_limit])
         rows.clear()
 
     # -- exporting -------------------------------------------------------------

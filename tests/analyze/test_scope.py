@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hostmap.analyze import host_names, run_analyses
 from hostmap.model import RecordType
+from hostmap.pipeline import load_paths
 from hostmap.store import Store
 from tests.factories import make_http_exchange, make_resolution, store_of
 
@@ -55,3 +56,48 @@ def test_an_in_memory_store_spills_to_a_folder_removed_on_close():
     assert store.con.execute("SELECT count(DISTINCT s) FROM big").fetchall() == [(3000000,)]
     store.close()
     assert not Path(folder).exists()
+
+
+def _zone_of_long_names(path: Path, count: int) -> Path:
+    lines = ["$ORIGIN many.example.", "$TTL 300", "@ IN SOA ns1 hostmaster 1 3600 600 86400 300"]
+    lines += [f"host-{i:06d}-{'x' * 40}.{'y' * 40} IN A 198.51.{i % 256}.{i // 256 % 256}"
+              for i in range(count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _count_names(store: Store) -> tuple[int, int]:
+    row = store.query("SELECT count(*) AS n, count(DISTINCT name) AS names FROM resolution "
+                      "WHERE rtype = 'A'")[0]
+    return row["n"], row["names"]
+
+
+def test_rows_streamed_from_a_reader_spill_past_the_small_limit_and_all_come_back(tmp_path):
+    # 200,000 A records with long names: ~30 MB of table data against a 16 MB stream limit
+    zone = _zone_of_long_names(tmp_path / "many.example.zone", 200_000)
+    store = Store(memory_limit="256MB", stream_memory_limit="16MB")
+    try:
+        [summary] = load_paths(store, [zone])
+        assert summary.errors == 0
+        used, spilled = store.con.execute(
+            "SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) "
+            "FROM duckdb_memory()").fetchall()[0]
+        assert used <= 16 * 2**20 and spilled > 0
+        # queries get the whole limit back, and see every row
+        limit = store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert limit.startswith(("244", "256"))
+        assert _count_names(store) == (200_000, 200_000)
+        assert summary.records == 200_001  # and the SOA
+    finally:
+        store.close()
+
+
+def test_a_batch_too_big_for_the_stream_limit_is_still_stored(tmp_path):
+    zone = _zone_of_long_names(tmp_path / "many.example.zone", 20_000)
+    store = Store(memory_limit="256MB", stream_memory_limit="2MB")
+    try:
+        [summary] = load_paths(store, [zone])
+        assert summary.errors == 0 and summary.records == 20_001
+        assert _count_names(store) == (20_000, 20_000)
+    finally:
+        store.close()

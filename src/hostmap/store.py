@@ -21,6 +21,7 @@ UHUGEINT) so range look-ups are joins, IPv4 and IPv6 alike.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -117,7 +118,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _addr_num(text: str | None) -> str | None:
+    """An address as its number in decimal text (None if not an address); memoised:
+    a capture or a DNS export names the same addresses again and again."""
     if text is None:
         return None
     try:
@@ -272,8 +276,8 @@ class Store:
         if not rows:
             return
         columns = _TABLES[table]
-        batch = {name: _column([row[i] for row in rows], kind)  # noqa: F841 (scanned by SQL)
-                 for i, (name, kind) in enumerate(columns)}
+        batch = {name: _column(list(values), kind)  # noqa: F841 (scanned by the SQL below)
+                 for (name, kind), values in zip(columns, zip(*rows, strict=True), strict=True)}
         # Addresses travel as decimal text (no NumPy type holds 128 bits) and are cast here.
         select = ", ".join(f"{name}::UHUGEINT" if kind == "UHUGEINT" else name
                            for name, kind in columns)

@@ -143,7 +143,7 @@ MEMORY_LIMIT = "512MB"
 """DuckDB's buffer pool for one store: past it, table data and query state spill to a
 temporary folder, so a ten-million-row input does not grow the process."""
 
-STREAM_MEMORY_LIMIT = "32MB"
+STREAM_MEMORY_LIMIT = "16MB"
 """DuckDB's buffer pool while a reader's rows stream in from Python (`Store.streaming`):
 inserting a batch needs little, so the table data written so far goes to the spill
 folder instead of growing the process with the input."""

@@ -118,13 +118,14 @@ def _load_with_python(reader: PassiveDnsReader, path: Path, store: Any,
     from hostmap.ingest import read_file  # the package imports this module's reader
 
     records, issues = 0, []
-    for item in read_file(path, reader):
-        if isinstance(item, ReadIssue):
-            issues.append(item)
-        else:
-            store.add(input_id, item)
-            records += 1
-    store.flush()
+    with store.streaming():
+        for item in read_file(path, reader):
+            if isinstance(item, ReadIssue):
+                issues.append(item)
+            else:
+                store.add(input_id, item)
+                records += 1
+        store.flush()
     return records, issues
 
 

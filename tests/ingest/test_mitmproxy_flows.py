@@ -351,3 +351,26 @@ def test_reader_describes_itself() -> None:
     assert ".mitm" in reader.suffixes
     assert reader.description and "\n" not in reader.description
     assert reader.signature and "\n" not in reader.signature
+
+
+def test_mitmproxy_is_imported_only_when_a_flow_file_is_read(tmp_path: Path) -> None:
+    # Every other format goes without mitmproxy's ~15 MB import; a flow file still reads.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from hostmap.pipeline import load_paths\n"
+        "from hostmap.store import Store\n"
+        "store = Store()\n"
+        "folder = Path(sys.argv[1])\n"
+        "[pcap] = load_paths(store, [folder / 'app-session.pcap'])\n"
+        "before = 'mitmproxy' in sys.modules\n"
+        "[flows] = load_paths(store, [folder / 'app-session.mitm'])\n"
+        "print(pcap.records > 0, before, flows.records > 0, 'mitmproxy' in sys.modules)\n"
+    )
+    folder = Path(__file__).resolve().parents[2] / "captures" / "henan-2022"
+    out = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    assert out == ["True", "False", "True", "True"]

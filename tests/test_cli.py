@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 from click.testing import CliRunner
 
@@ -160,3 +162,32 @@ def test_writing_to_a_device_does_not_replace_it(tmp_path):
         os.close(reader)
     assert result.exit_code == 0
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_run_stopped_with_sigterm_leaves_no_spill_folder_or_partial_report(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    zone = tmp_path / "many.example.zone"
+    lines = ["$ORIGIN many.example.", "$TTL 300", "@ IN SOA ns1 hostmaster 1 3600 600 86400 300"]
+    lines += [f"h{i} IN A 198.51.{i % 256}.{i // 256 % 256}" for i in range(300_000)]
+    zone.write_text("\n".join(lines) + "\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    report = tmp_path / "report.json"
+    run = subprocess.Popen([sys.executable, "-m", "hostmap", "analyze", str(zone), "--json",
+                            "-q", "-o", str(report)], env={**os.environ, "TMPDIR": str(temp)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("hostmap-store-*")) and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert run.poll() is None, "finished before it could be stopped"
+    time.sleep(0.5)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143
+    assert "Traceback" not in err
+    assert list(temp.iterdir()) == []
+    assert not report.exists()

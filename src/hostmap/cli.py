@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,6 +116,14 @@ def main() -> None:
       hostmap map captures/henan-2022 -o map.html  an interactive map
       hostmap formats                           what hostmap can read
     """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the store's spill folder and a half-written output
+    file are removed; the exit status is the usual 128 + 15."""
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 @main.command()

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import os
 import shutil
 import tempfile
 import weakref
@@ -109,6 +110,37 @@ def _out_of_memory(exc: duckdb.Error) -> bool:
         or "Out of Memory" in str(exc)
 
 
+_SPILL_PREFIX = "hostmap-store-"
+
+
+def _spill_folder() -> str:
+    """A new private folder for DuckDB to spill to, named after this process.
+
+    A process killed before it could remove its folder (SIGKILL, the OOM killer)
+    leaves it behind, possibly gigabytes: folders of ours whose process no longer
+    runs are removed first.
+    """
+    for old in Path(tempfile.gettempdir()).glob(f"{_SPILL_PREFIX}*-*"):
+        pid = old.name.removeprefix(_SPILL_PREFIX).split("-", 1)[0]
+        try:
+            mine = old.is_dir() and old.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{_SPILL_PREFIX}{os.getpid()}-")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's
+    return True
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's content, read in chunks."""
     digest = hashlib.sha256()
@@ -169,7 +201,7 @@ class Store:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET memory_limit = ?", [memory_limit])
         if path is None:
-            spill = tempfile.mkdtemp(prefix="hostmap-store-")
+            spill = _spill_folder()
             # Removed on close, or when the store is collected or the process exits.
             self._cleanup = weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
             self.con.execute("SET temp_directory = ?", [spill])

@@ -101,3 +101,30 @@ def test_a_batch_too_big_for_the_stream_limit_is_still_stored(tmp_path):
         assert _count_names(store) == (20_000, 20_000)
     finally:
         store.close()
+
+
+def test_spill_folders_of_processes_that_died_are_removed_and_live_ones_kept(tmp_path,
+                                                                            monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = tmp_path / f"hostmap-store-{gone}-abc"
+    (dead / "duckdb_temp_storage").mkdir(parents=True)
+    (dead / "duckdb_temp_storage" / "block").write_bytes(b"x" * 1024)
+    alive = tmp_path / f"hostmap-store-{os.getpid()}-def"
+    alive.mkdir()
+    other = tmp_path / "hostmap-store-notes"
+    other.mkdir()
+    store = Store()
+    try:
+        assert not dead.exists()
+        assert alive.is_dir() and other.is_dir()
+        folder = Path(store.con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        assert folder.parent == tmp_path and folder.name.startswith(f"hostmap-store-{os.getpid()}-")
+    finally:
+        store.close()

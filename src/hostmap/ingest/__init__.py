@@ -12,12 +12,12 @@ from pathlib import Path
 
 from hostmap.errors import InputError, UnknownFormat
 from hostmap.ingest import (
-    _mitmproxy_format,
     address_table,
     dig_output,
     hackertarget,
     har,
     ip138_page,
+    mitmproxy_format,
     passive_dns,
     pcap,
     rapid7_fdns,
@@ -47,7 +47,7 @@ READERS: list[Reader] = [
     hackertarget.reader,
     har.reader,
     ip138_page.reader,
-    _mitmproxy_format.reader,
+    mitmproxy_format.reader,
     passive_dns.reader,
     pcap.reader,
     rapid7_fdns.reader,

@@ -73,9 +73,9 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.hostnames import is_address
 from hostmap.ingest import _tnetstring_lazy as lazy
-from hostmap.ingest._mitmproxy_format import _RECORD_START, MitmproxyFlowsReader, reader
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.har import MAX_BODY_CHARS, find_urls, is_text_media_type
+from hostmap.ingest.mitmproxy_format import _RECORD_START, MitmproxyFlowsReader, reader
 from hostmap.model import Certificate, HttpExchange, Provenance, ReadIssue, Severity
 
 __all__ = ["MAX_RECORD_BYTES", "MitmproxyFlowsReader", "read_flows", "read_with_mitmproxy",
@@ -85,7 +85,7 @@ MAX_RECORD_BYTES = 1 << 30
 """A record (one flow) longer than this (1 GiB) is refused with an issue, never read."""
 
 def read_flows(path: Path) -> Iterator[ReadItem]:
-    """What `reader.read` yields (the reader in `_mitmproxy_format` imports this module
+    """What `reader.read` yields (the reader in `mitmproxy_format` imports this module
     only when a flow file is read: mitmproxy is ~15 MB and ~0.3 s to import)."""
     yield from _read(path, _fast_or_mitmproxy_items)
 

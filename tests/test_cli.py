@@ -191,3 +191,43 @@ def test_a_run_stopped_with_sigterm_leaves_no_spill_folder_or_partial_report(tmp
     assert "Traceback" not in err
     assert list(temp.iterdir()) == []
     assert not report.exists()
+
+
+def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
+    import io
+    import time
+
+    from rich.console import Console
+
+    from hostmap.cli import _progress
+
+    big, small = tmp_path / "big.pcap", tmp_path / "small.har"
+    big.write_bytes(b"x" * 100_000)
+    small.write_bytes(b"y" * 1_000)
+    progress = _progress(False, Console(file=io.StringIO(), force_terminal=True), (tmp_path,))
+    progress.POLL_SECONDS = 0.01
+
+    def completed_soon(expected: int) -> float:
+        deadline = time.monotonic() + 10
+        while progress.progress.tasks[0].completed != expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return progress.progress.tasks[0].completed
+
+    with progress as update:
+        assert progress.progress.tasks[0].total == 101_000
+        with big.open("rb", buffering=0) as f:
+            f.read(40_000)
+            assert completed_soon(40_000) == 40_000
+            update(str(big), 7, False)
+            assert "reading big.pcap: 7 records" in progress.progress.tasks[0].description
+        update(str(big), 10, True)
+        assert completed_soon(100_000) == 100_000
+        with small.open("rb", buffering=0) as f:
+            f.read(1_000)
+            assert completed_soon(101_000) == 101_000
+        update(str(small), 3, True)
+        with big.open("rb", buffering=0) as f:  # read again: the bar does not move back
+            f.read(10)
+            time.sleep(0.05)
+            assert progress.progress.tasks[0].completed == 101_000
+    assert progress._poller is not None and not progress._poller.is_alive()

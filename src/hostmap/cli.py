@@ -247,15 +247,21 @@ def _readable(summary: InputSummary) -> bool:
 class _progress:
     """A rich progress bar on stderr while files are read (only on a terminal, not --quiet).
 
-    The bar advances by bytes as each file is finished; while a file is being
-    read, the line shows its name, the records so far and the rate.
+    The bar counts bytes: those of the files finished, plus how far into the file
+    being read this process is (the offset of its open descriptors on it, looked
+    up a few times a second), so it moves through one large capture too.  The
+    line shows the file's name, the records so far and the rate.
     """
+
+    POLL_SECONDS = 0.5
 
     def __init__(self, quiet: bool, err: Console, paths: tuple[Path, ...]) -> None:
         self.enabled = not quiet and err.is_terminal
         self.err = err
         self.paths = paths
         self.progress: Any = None
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def __enter__(self) -> Any:
         if not self.enabled:
@@ -272,6 +278,7 @@ class _progress:
         from hostmap.ingest import discover
 
         sizes = {str(p): p.stat().st_size for p, _ in discover(self.paths) if p.is_file()}
+        by_real_path = {os.path.realpath(p): p for p in sizes}
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  DownloadColumn(), TextColumn("{task.fields[rate]}"),
                                  TimeElapsedColumn(), TimeRemainingColumn(),
@@ -280,24 +287,69 @@ class _progress:
         self.progress.start()
         started = time.monotonic()
         total_records = 0
+        finished: set[str] = set()
+        lock = threading.Lock()
+        done_bytes = 0
+
+        def advance_to(completed: int) -> None:
+            """Move the bar forward (never back: a file read twice counts once)."""
+            with lock:
+                if completed > self.progress.tasks[0].completed:
+                    self.progress.update(task, completed=completed)
+
+        def poll() -> None:
+            while not self._stop.wait(self.POLL_SECONDS):
+                offsets = _open_offsets(by_real_path)
+                reading = sum(min(offset, sizes[path]) for path, offset in offsets.items()
+                              if path not in finished)
+                advance_to(done_bytes + reading)
 
         def update(path: str, records: int, done: bool) -> None:
-            nonlocal total_records
+            nonlocal total_records, done_bytes
             elapsed = max(time.monotonic() - started, 1e-6)
             rate = f"{(total_records + records) / elapsed:,.0f} records/s"
             name = Path(path).name
             if done:
                 total_records += records
-                self.progress.update(task, advance=sizes.get(path, 0), rate=rate,
-                                     description=f"read {text.clean(name)}")
+                finished.add(path)
+                done_bytes += sizes.get(path, 0)
+                advance_to(done_bytes)
+                self.progress.update(task, rate=rate, description=f"read {text.clean(name)}")
             else:
                 self.progress.update(task, rate=rate, description=(
                     f"reading {text.clean(name)}: {records:,} records"))
+
+        self._poller = threading.Thread(target=poll, name="hostmap-progress", daemon=True)
+        self._poller.start()
         return update
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join()
         if self.progress is not None:
             self.progress.stop()
+
+
+def _open_offsets(files: dict[str, str]) -> dict[str, int]:
+    """How far this process is into each of `files` (real path -> name) it has open: the
+    largest offset of its descriptors on the file (Linux's /proc; elsewhere nothing)."""
+    offsets: dict[str, int] = {}
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return offsets
+    for fd in descriptors:
+        try:
+            name = files.get(os.readlink(f"/proc/self/fd/{fd}"))
+            if name is None:
+                continue
+            with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as info:
+                position = int(info.readline().split()[1])  # "pos:\t<offset>"
+        except (OSError, ValueError, IndexError):
+            continue  # closed meanwhile, or not what we expect: no position
+        offsets[name] = max(position, offsets.get(name, 0))
+    return offsets
 
 
 def _map_format(path: Path) -> str:

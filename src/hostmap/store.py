@@ -357,6 +357,20 @@ class Store:
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def stream(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *,
+               batch: int = 10_000) -> Iterator[dict[str, Any]]:
+        """`query`, a batch of rows at a time: for results too large to hold in Python."""
+        self.flush()
+        cursor = self.con.cursor()  # its own: other queries may run while this one is read
+        try:
+            cursor.execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            while rows := cursor.fetchmany(batch):
+                for row in rows:
+                    yield dict(zip(names, row, strict=True))
+        finally:
+            cursor.close()
+
     def close(self) -> None:
         self.flush()
         for _, lookup in self.lookups:

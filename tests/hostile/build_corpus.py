@@ -425,6 +425,22 @@ def write_many_entries_har(path: Path, count: int = MANY_ENTRIES) -> Path:
     return path
 
 
+def write_headers_har(path: Path, count: int, addresses: int = 100) -> Path:
+    """A HAR of `count` entries with 30 response headers each, spread over `addresses`
+    server addresses (the fronts analysis reads every exchange's headers)."""
+    value = "v" * 40
+    headers = ",".join(f'{{"name":"x-header-{i}","value":"{value}"}}' for i in range(30))
+    template = ('{"startedDateTime":"2024-01-01T00:00:00Z","serverIPAddress":"198.51.100.%d",'
+                '"request":{"method":"GET","url":"https://h%d.headers.example/%d","headers":[]},'
+                '"response":{"status":200,"headers":[' + headers + ']}}')
+    with path.open("w", encoding="ascii") as out:
+        out.write('{"log":{"version":"1.2","creator":{"name":"hostmap-hostile","version":"1"},'
+                  '"entries":[')
+        out.write(",".join(template % (i % addresses, i % addresses, i) for i in range(count)))
+        out.write("]}}")
+    return path
+
+
 def _build_har(corpus: _Corpus) -> None:
     good = [_entry(f"https://a{i}.plain.example/x", ip=f"192.0.2.{10 + i}") for i in range(4)]
     whole = _har(good)

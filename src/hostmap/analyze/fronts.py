@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from hostmap.analyze._evidence import evidence_of
@@ -79,7 +81,7 @@ def find_fronts(store: Store, report: dict[str, Any]) -> list[dict[str, Any]]:
             on_address[address].setdefault(host["name"], []).extend(steps.get(address, []))
         for conn in host["connected"]:
             on_address[conn["address"]].setdefault(host["name"], []).extend(conn["evidence"])
-    exchanges = _exchanges_by_address(store)
+    exchange_signals = _exchange_signals_by_address(store, set(on_address))
     certificates = _certificates_by_address(store)
     # Indexes so each address looks only at its own hosts, families and connections
     # (hosts x addresses loops do not finish on a large passive-DNS input).
@@ -101,8 +103,8 @@ def find_fronts(store: Store, report: dict[str, Any]) -> list[dict[str, Any]]:
         touched = sorted({i for n in names for i in families_of.get(n, ())})
         signals = []
         signals += _name_signals(address, names, here, [families[i] for i in touched])
-        backends: list[dict[str, Any]] = []
-        signals += _exchange_signals(exchanges.get(address, []), backends)
+        found, backends = exchange_signals.get(address, ([], []))
+        signals += found
         signals += _certificate_signals(certificates.get(address, []), names)
         signals += _pinned_signals(address, pinned.get(address, []))
         op = operators.get(address)
@@ -184,18 +186,31 @@ def _name_signals(address: str, names: dict[str, list[dict[str, str]]],
     return signals
 
 
-def _exchanges_by_address(store: Store) -> dict[str, list[dict[str, Any]]]:
-    rows = store.query("""
+def _exchange_signals_by_address(store: Store, addresses: set[str]
+                                 ) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """(signals, backends) from the exchanges with each of `addresses`.
+
+    The exchanges stream in address order and each address's are read (headers
+    parsed) and let go before the next: a capture of 300,000 exchanges is never
+    held in Python at once.
+    """
+    rows = store.stream("""
         SELECT server_address, host, port, scheme, time, request_headers, response_headers,
                file, format, locator
         FROM http WHERE server_address IS NOT NULL
         ORDER BY server_address, time NULLS LAST, file, locator
     """)
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        row["request_headers"] = json.loads(row["request_headers"] or "[]")
-        row["response_headers"] = json.loads(row["response_headers"] or "[]")
-        out[row["server_address"]].append(row)
+    out: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for address, group in groupby(rows, key=itemgetter("server_address")):
+        if address not in addresses:
+            continue
+        exchanges = []
+        for row in group:
+            row["request_headers"] = json.loads(row["request_headers"] or "[]")
+            row["response_headers"] = json.loads(row["response_headers"] or "[]")
+            exchanges.append(row)
+        backends: list[dict[str, Any]] = []
+        out[address] = (_exchange_signals(exchanges, backends), backends)
     return out
 
 

@@ -16,11 +16,14 @@ memory, the default store):
 | HAR, one 100 MiB header value        | 768 MiB | 30 s   | 380 MiB, 7 s (value cut to 64 KiB) |
 | HAR, 100,000 tiny entries (15 MB)    | 450 MiB | 120 s  | 309 MiB, 10-16 s          |
 | HAR, 1,000,000 tiny entries (156 MB) | 1.25 GiB | 600 s | 1067 MiB, 178 s (slow) *  |
-| HAR, 40,000 entries x 30 headers, 100 server addresses | 450 MiB | 300 s | 370 MiB, ~10 s (690 MiB when the fronts analysis held every exchange) |
+| HAR, 40,000 entries x 30 headers   | 450 MiB | 300 s  | 370 MiB, ~10 s **         |
 
 * 750 MiB and 174 s for the same shape of file on the tree of the morning
 (before the bulk-load hook and the passive-DNS DuckDB loader); 100,000
 entries peak at 309 MiB on both.
+
+** on 100 server addresses; 690 MiB when the fronts analysis held every
+exchange with its parsed headers at once.
 
 hostmap itself needs about 200 MiB to start.  The store is in memory, so the
 peak grows with the number of records (0.5-0.9 KiB per HAR entry): the

@@ -13,8 +13,8 @@ memory, the default store):
 
 | input                                | bound   | time   | measured                  |
 |--------------------------------------|---------|--------|---------------------------|
-| HAR, one 100 MiB header value        | 768 MiB | 30 s   | 380 MiB, 7 s (value cut to 64 KiB) |
-| HAR, 100,000 tiny entries (15 MB)    | 450 MiB | 120 s  | 309 MiB, 10-16 s          |
+| HAR, one 100 MiB header value        | 768 MiB | 30 s   | 343 MiB, 3 s (value cut to 64 KiB) |
+| HAR, 100,000 tiny entries (15 MB)    | 450 MiB | 120 s  | 211 MiB, 7 s (was 309)    |
 | HAR, 1,000,000 tiny entries (156 MB) | 1.25 GiB | 600 s | 1067 MiB, 178 s (slow) *  |
 | HAR, 40,000 entries x 30 headers   | 450 MiB | 300 s  | 370 MiB, ~10 s **         |
 
@@ -25,9 +25,11 @@ entries peak at 309 MiB on both.
 ** on 100 server addresses; 690 MiB when the fronts analysis held every
 exchange with its parsed headers at once.
 
-hostmap itself needs about 200 MiB to start.  The store is in memory, so the
-peak grows with the number of records (0.5-0.9 KiB per HAR entry): the
-bounds are for these inputs, not a constant.  Every small hostile input
+hostmap itself needs about 200 MiB to start.  While a file is read the store
+keeps 16 MB of table data in memory and spills the rest; the analyses get
+512 MB back and build the report in Python, so the peak still grows with
+the number of hosts and exchanges: the bounds are for these inputs, not a
+constant.  Every small hostile input
 (bombs included) has its own bound, 512 MiB, in test_hostile_inputs.py.
 """
 

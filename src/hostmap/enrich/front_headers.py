@@ -24,6 +24,7 @@ against the capture's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Collection, Sequence
@@ -286,12 +287,21 @@ def classify_headers(headers: Sequence[tuple[str, str]]) -> list[HeaderSignal]:
     for name, raw in headers:
         header = name.strip().lower()
         rules = _RULES_BY_HEADER.get(header, ())
+        if not rules:
+            continue  # most headers of a response: nothing to match
         parts = _LIST_SEPARATOR.split(raw) if header in _LIST_HEADERS else [raw]
         for value in (part.strip() for part in parts):
-            signal = _first_signal(rules, header, value) if value else None
+            signal = _signal_of(header, value) if value else None
             if signal is not None:
                 found[signal] = None
     return list(found)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _signal_of(header: str, value: str) -> HeaderSignal | None:
+    """`_first_signal` for a header with rules, memoised: a capture's responses repeat
+    their Server, Via and cache headers thousands of times (signals are immutable)."""
+    return _first_signal(_RULES_BY_HEADER[header], header, value)
 
 
 def _first_signal(rules: Sequence[HeaderRule], header: str, value: str) -> HeaderSignal | None:
@@ -345,6 +355,9 @@ VOLATILE_HEADERS: frozenset[str] = frozenset({
 })  # fmt: skip
 
 
+_VOLATILE_LOWER = frozenset(name.lower() for name in VOLATILE_HEADERS)
+
+
 def header_digest(
     headers: Sequence[tuple[str, str]], volatile: Collection[str] = VOLATILE_HEADERS
 ) -> str:
@@ -354,7 +367,7 @@ def header_digest(
     the rest, repeats included, are hashed in order: sha256, first 16 hex digits.
     Two responses from the same stack give the same digest; reordered headers do not.
     """
-    skip = {name.lower() for name in volatile}
+    skip = _VOLATILE_LOWER if volatile is VOLATILE_HEADERS else {n.lower() for n in volatile}
     names = [
         key for key in (name.strip().lower() for name, _ in headers)
         if key not in skip and not key.startswith(":")

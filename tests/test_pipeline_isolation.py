@@ -108,3 +108,29 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
     assert line.startswith("hostmap: error: out of memory (could not allocate block)")
+
+
+def test_an_interrupted_query_stops_the_run_instead_of_failing_one_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C or SIGTERM during a DuckDB query reaches Python as an InterruptException
+    good, bad = _files(tmp_path)
+    real = pipeline.read_file
+
+    def read_file(path: Path, reader: object) -> Iterator[object]:
+        yield from real(path, reader)  # type: ignore[arg-type]
+        if path.name == "bad.json":
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(pipeline, "read_file", read_file)
+    store = Store()
+    try:
+        with pytest.raises(duckdb.InterruptException):
+            load_paths(store, [bad, good])
+    finally:
+        store.close()
+    monkeypatch.setattr(cli, "_stopped", [15])
+    result = CliRunner().invoke(main, ["analyze", str(bad), "-q"])
+    assert result.exit_code == 143  # as the signal would have ended it
+    monkeypatch.setattr(cli, "_stopped", [])
+    result = CliRunner().invoke(main, ["analyze", str(bad), "-q"])
+    assert result.exit_code == 130  # Ctrl-C

@@ -123,7 +123,12 @@ def main() -> None:
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C: the store's spill folder and a half-written output
     file are removed; the exit status is the usual 128 + 15."""
+    _stopped.append(signum)
     raise SystemExit(128 + signal.SIGTERM)
+
+
+_stopped: list[int] = []
+"""Signals that stopped this run (a DuckDB query they interrupt raises its own exception)."""
 
 
 @main.command()
@@ -227,6 +232,9 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             from hostmap.graph import build_graph
 
             graph = build_graph(store, report)
+    except duckdb.InterruptException:
+        # Ctrl-C or SIGTERM arrived while DuckDB ran a query: stop as the signal would.
+        raise SystemExit(128 + (_stopped[-1] if _stopped else signal.SIGINT)) from None
     finally:
         store.close()
     if not show_secrets:
@@ -292,17 +300,18 @@ class _progress:
         done_bytes = 0
 
         def advance_to(completed: int) -> None:
-            """Move the bar forward (never back: a file read twice counts once)."""
-            with lock:
-                if completed > self.progress.tasks[0].completed:
-                    self.progress.update(task, completed=completed)
+            """Move the bar forward (never back: a file read twice counts once); the caller
+            holds `lock`."""
+            if completed > self.progress.tasks[0].completed:
+                self.progress.update(task, completed=completed)
 
         def poll() -> None:
             while not self._stop.wait(self.POLL_SECONDS):
                 offsets = _open_offsets(by_real_path)
-                reading = sum(min(offset, sizes[path]) for path, offset in offsets.items()
-                              if path not in finished)
-                advance_to(done_bytes + reading)
+                with lock:  # a file finished since the offsets were read counts once
+                    reading = sum(min(offset, sizes[path]) for path, offset in offsets.items()
+                                  if path not in finished)
+                    advance_to(done_bytes + reading)
 
         def update(path: str, records: int, done: bool) -> None:
             nonlocal total_records, done_bytes
@@ -311,9 +320,10 @@ class _progress:
             name = Path(path).name
             if done:
                 total_records += records
-                finished.add(path)
-                done_bytes += sizes.get(path, 0)
-                advance_to(done_bytes)
+                with lock:
+                    finished.add(path)
+                    done_bytes += sizes.get(path, 0)
+                    advance_to(done_bytes)
                 self.progress.update(task, rate=rate, description=f"read {text.clean(name)}")
             else:
                 self.progress.update(task, rate=rate, description=(

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from hostmap.enrich.address_db import AddressDatabase, detect_address_database
 from hostmap.errors import InputError, UnknownFormat
 from hostmap.ingest import Reader, detect_format, discover, read_file, reader_named
@@ -61,7 +63,9 @@ def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None
             summary = _load_file(store, input_id, path, explicit, forced, on_progress, on_issue,
                                  seen)
         except Exception as exc:
-            if not isolate:
+            # DuckDB turns Ctrl-C or a signal's exception during a query into an
+            # InterruptException: the user stopping the run, not this file failing.
+            if not isolate or isinstance(exc, duckdb.InterruptException):
                 raise
             summary = _failed_file(store, input_id, path, seen.get("format"), exc, on_issue)
         summaries.append(summary)

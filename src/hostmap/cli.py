@@ -227,6 +227,8 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
         with _progress(quiet, err, paths) as on_progress:
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
                                    on_issue=on_issue, isolate=not debug)
+        if _stopped:  # a SIGTERM that DuckDB turned into a failing file's error
+            raise SystemExit(128 + _stopped[-1])
         report = run_analyses(store, at=moment)
         if with_graph:
             from hostmap.graph import build_graph

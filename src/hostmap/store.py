@@ -199,7 +199,7 @@ class Store:
         self._cleanup: weakref.finalize | None = None
         self.con = duckdb.connect(str(path) if path else ":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET memory_limit = ?", [memory_limit])
+        self._set_memory_limit(memory_limit)
         if path is None:
             spill = _spill_folder()
             # Removed on close, or when the store is collected or the process exits.
@@ -225,12 +225,15 @@ class Store:
         """While rows come in through `add`: DuckDB keeps at most `stream_memory_limit`
         in memory (bulk loads and queries get the whole `memory_limit` back)."""
         self._streaming = True
-        self.con.execute("SET memory_limit = ?", [self.stream_memory_limit])
+        self._set_memory_limit(self.stream_memory_limit)
         try:
             yield
         finally:
             self._streaming = False
-            self.con.execute("SET memory_limit = ?", [self.memory_limit])
+            self._set_memory_limit(self.memory_limit)
+
+    def _set_memory_limit(self, limit: str) -> None:
+        self.con.execute("SET memory_limit = ?", [limit])
 
     def has_input(self, sha256: str) -> bool:
         """True if a file with this content is already loaded (a persistent --db)."""
@@ -316,16 +319,16 @@ class Store:
         insert = f"INSERT INTO {table} SELECT {select} FROM batch"
         try:
             self.con.execute(insert)
-        except (duckdb.OutOfMemoryException, duckdb.TransactionException) as exc:
-            if not self._streaming or not _out_of_memory(exc):
+        except duckdb.Error as exc:
+            if not (self._streaming and _out_of_memory(exc)):
                 raise
             # A batch the small pool cannot take (very long values): the failed insert
             # left nothing behind, and this one gets the whole limit.
-            self.con.execute("SET memory_limit = ?", [self.memory_limit])
+            self._set_memory_limit(self.memory_limit)
             try:
                 self.con.execute(insert)
             finally:
-                self.con.execute("SET memory_limit = ?", [self.stream_memory_limit])
+                self._set_memory_limit(self.stream_memory_limit)
         rows.clear()
 
     # -- exporting -------------------------------------------------------------

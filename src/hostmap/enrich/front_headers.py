@@ -299,13 +299,10 @@ def classify_headers(headers: Sequence[tuple[str, str]]) -> list[HeaderSignal]:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _signal_of(header: str, value: str) -> HeaderSignal | None:
-    """`_first_signal` for a header with rules, memoised: a capture's responses repeat
-    their Server, Via and cache headers thousands of times (signals are immutable)."""
-    return _first_signal(_RULES_BY_HEADER[header], header, value)
-
-
-def _first_signal(rules: Sequence[HeaderRule], header: str, value: str) -> HeaderSignal | None:
-    for rule in rules:
+    """The signal of the header's first rule that matches the value; memoised: a capture's
+    responses repeat their Server, Via and cache headers thousands of times (signals are
+    immutable)."""
+    for rule in _RULES_BY_HEADER[header]:
         if rule.pattern is None:
             groups: dict[str, str | None] = {}
         elif match := rule.pattern.search(value):

@@ -28,6 +28,8 @@ from hostmap.store import Store  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("file", type=Path)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes for one big file (load_paths(jobs=N)); default 1")
     parser.add_argument("--no-store", action="store_true",
                         help="iterate the reader only; nothing is loaded into DuckDB")
     args = parser.parse_args()
@@ -44,7 +46,7 @@ def main() -> int:
         fmt = reader.format
     else:
         store = Store()
-        summaries = load_paths(store, [args.file])
+        summaries = load_paths(store, [args.file], jobs=args.jobs)
         store.close()
         records = sum(s.records for s in summaries)
         errors = sum(s.errors for s in summaries)

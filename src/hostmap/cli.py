@@ -23,7 +23,7 @@ import click
 import duckdb
 from rich.console import Console
 
-from hostmap import __version__
+from hostmap import __version__, parts
 from hostmap.analyze import run_analyses
 from hostmap.errors import HostmapError, InputError, OutputError, UsageError
 from hostmap.ingest import READERS
@@ -94,6 +94,12 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
+JOBS = click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=parts.default_jobs, metavar="N",
+    help="Processes that read one big file at once where its format allows it (mitmproxy "
+         "flow dumps of 32 MB and more); the result is the same. Default: every processor "
+         "this process may use.")
+
 SHOW_SECRETS = click.option(
     "--show-secrets", is_flag=True,
     help="Keep cookie values, credentials, tokens, resident ID numbers, phone numbers and "
@@ -150,12 +156,13 @@ _stopped: list[int] = []
               help="Also write the infrastructure map to FILE, in the format its ending names "
                    "(.html .dot .svg .png .gexf .graphml .mmd .md .cy.json .stix.json).")
 @click.option("--strict", is_flag=True, help="Treat any skipped record as a failure (exit 2).")
+@JOBS
 @SHOW_SECRETS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str | None,
             db: Path | None, format_name: str | None, map_file: Path | None, strict: bool,
-            show_secrets: bool, quiet: bool, debug: bool) -> None:
+            jobs: int, show_secrets: bool, quiet: bool, debug: bool) -> None:
     """Read captures and DNS records, then report endpoints, shared hosts, families, moves.
 
     PATHS are files or folders (read recursively); each file's format is
@@ -181,7 +188,7 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         map_format = _map_format(map_file) if map_file else None
         report, problems, readable, graph = _run(paths, moment, db, format_name, quiet, err,
-                                                 with_graph=map_file is not None,
+                                                 with_graph=map_file is not None, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         if map_file is not None and map_format is not None:
             _write_atomically(map_file, RENDERERS[map_format](report, graph))
@@ -208,7 +215,8 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
 
 def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
          format_name: str | None, quiet: bool, err: Console, *, with_graph: bool = False,
-         show_secrets: bool = False, debug: bool = False) -> tuple[dict[str, Any], int, int, Any]:
+         jobs: int = 1, show_secrets: bool = False, debug: bool = False
+         ) -> tuple[dict[str, Any], int, int, Any]:
     """Read, analyse and (when asked) build the map; redact both unless `show_secrets`."""
     store = Store(db)
     graph = None
@@ -226,7 +234,7 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
     try:
         with _progress(quiet, err, paths) as on_progress:
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
-                                   on_issue=on_issue, isolate=not debug)
+                                   on_issue=on_issue, isolate=not debug, jobs=jobs)
         if _stopped:  # a SIGTERM that DuckDB turned into a failing file's error
             raise SystemExit(128 + _stopped[-1])
         report = run_analyses(store, at=moment)
@@ -310,6 +318,10 @@ class _progress:
         def poll() -> None:
             while not self._stop.wait(self.POLL_SECONDS):
                 offsets = _open_offsets(by_real_path)
+                # A file read in parts by several processes: the parts read so far.
+                for real, read in parts.bytes_read().items():
+                    if real in by_real_path:
+                        offsets[by_real_path[real]] = read
                 with lock:  # a file finished since the offsets were read counts once
                     reading = sum(min(offset, sizes[path]) for path, offset in offsets.items()
                                   if path not in finished)
@@ -385,11 +397,12 @@ MAP_FORMATS = ("html", "dot", "svg", "png", "gexf", "graphml", "mermaid", "md", 
 @click.option("--at", "at", metavar="DATE", help="Resolve host names as of DATE (as in analyze).")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
               help="Keep the observations in this DuckDB file (as in analyze).")
+@JOBS
 @SHOW_SECRETS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | None,
-                at: str | None, db: Path | None, show_secrets: bool, quiet: bool,
+                at: str | None, db: Path | None, jobs: int, show_secrets: bool, quiet: bool,
                 debug: bool) -> None:
     """Render the infrastructure map of the inputs: hosts, addresses, fronts, families, moves.
 
@@ -416,7 +429,7 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
         report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
-                                                 err, with_graph=True,
+                                                 err, with_graph=True, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         rendered = RENDERERS[map_format](report, graph)
         if output is not None:
@@ -488,8 +501,9 @@ def query(db: Path, sql: str, as_json: bool) -> None:
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
               help="Export (and add PATHS to) this case database instead of reading into "
                    "memory.")
+@JOBS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
-def export(paths: tuple[Path, ...], folder: Path, db: Path | None, quiet: bool) -> None:
+def export(paths: tuple[Path, ...], folder: Path, db: Path | None, jobs: int, quiet: bool) -> None:
     """Write the observation tables as Parquet, for Spark, DuckDB or pandas elsewhere.
 
     Reads PATHS (if any) into the store first, like analyze. The queries in
@@ -518,7 +532,7 @@ def export(paths: tuple[Path, ...], folder: Path, db: Path | None, quiet: bool) 
                 if not quiet:
                     err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
 
-            load_paths(store, paths, on_issue=on_issue)
+            load_paths(store, paths, on_issue=on_issue, jobs=jobs)
         written = store.export_parquet(folder)
     finally:
         store.close()

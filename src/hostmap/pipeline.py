@@ -8,9 +8,10 @@ from pathlib import Path
 
 import duckdb
 
+from hostmap import parts
 from hostmap.enrich.address_db import AddressDatabase, detect_address_database
 from hostmap.errors import InputError, UnknownFormat
-from hostmap.ingest import Reader, detect_format, discover, read_file, reader_named
+from hostmap.ingest import Reader, ReadItem, detect_format, discover, read_file, reader_named
 from hostmap.model import Provenance, ReadIssue, Severity
 from hostmap.store import Store, file_sha256
 
@@ -41,7 +42,7 @@ records and once when each file is done."""
 def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
                on_progress: ProgressCallback | None = None,
                on_issue: Callable[[ReadIssue], None] | None = None,
-               isolate: bool = True) -> list[InputSummary]:
+               isolate: bool = True, jobs: int = 1) -> list[InputSummary]:
     """Read every file under `paths` into `store`; one summary per file, in order.
 
     Files found inside folders that no reader recognises are listed as skipped
@@ -53,6 +54,10 @@ def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None
     file's rows are taken out again and it gets one ERROR issue naming the
     exception; the other files are read as usual.  `isolate=False` lets it raise
     (the CLI's --debug).
+
+    With `jobs` > 1, a big file whose reader can cut it into parts (`PartReader`)
+    is read by up to `jobs` processes at once (`hostmap.parts`); the store ends
+    up the same.
     """
     summaries = []
     forced = reader_named(format) if format else None
@@ -61,7 +66,7 @@ def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None
         seen: dict[str, str] = {}
         try:
             summary = _load_file(store, input_id, path, explicit, forced, on_progress, on_issue,
-                                 seen)
+                                 seen, jobs)
         except Exception as exc:
             # DuckDB turns Ctrl-C or a signal's exception during a query into an
             # InterruptException: the user stopping the run, not this file failing.
@@ -99,7 +104,7 @@ def _failed_file(store: Store, input_id: int, path: Path, fmt: str | None, exc: 
 def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: Reader | None,
                on_progress: ProgressCallback | None,
                on_issue: Callable[[ReadIssue], None] | None,
-               seen: dict[str, str]) -> InputSummary:
+               seen: dict[str, str], jobs: int) -> InputSummary:
     issues: list[ReadIssue] = []
 
     def issue(message: str, severity: Severity, fmt: str = "") -> InputSummary:
@@ -148,8 +153,10 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
         return InputSummary(path=str(path), format=reader.format, records=records,
                             issues=tuple(bulk_issues))
     records = 0
-    with store.streaming():
-        for item in read_file(path, reader):
+
+    def take(items: Iterable[ReadItem]) -> None:
+        nonlocal records
+        for item in items:
             store.add(input_id, item)
             if isinstance(item, ReadIssue):
                 issues.append(item)
@@ -159,6 +166,28 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                 records += 1
                 if on_progress and records % 1000 == 0:
                     on_progress(str(path), records, False)
+
+    file_parts = parts.cut(reader, path, jobs)
+    with store.streaming():
+        if len(file_parts) == 1:
+            take(read_file(path, reader))
+        else:
+            # Parts from the front here, from the back in workers; theirs are appended in
+            # order, and from a part a worker failed on, this process reads on.
+            with parts.split(reader, path, file_parts, jobs) as split:
+                take(read_file(path, reader, split.front()))
+                for outcome in split.rest() if split.front_complete else []:
+                    if outcome.database is None:
+                        rest = file_parts[outcome.part]._replace(end=None)
+                        take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
+                                       records))
+                        break
+                    store.append_database(outcome.database, input_id)
+                    records += outcome.records
+                    for problem in outcome.issues:
+                        issues.append(problem)
+                        if on_issue:
+                            on_issue(problem)
         store.flush()
     if on_progress:
         on_progress(str(path), records, True)

@@ -331,6 +331,24 @@ class Store:
                 self._set_memory_limit(self.stream_memory_limit)
         rows.clear()
 
+    def append_database(self, path: Path, input_id: int) -> None:
+        """Append every observation and issue of another store's database file (one
+        written by a worker process reading part of a file) as `input_id`'s, in its order.
+
+        Its `inputs` table is left out: the file's summary is the caller's.
+        """
+        self.flush()
+        alias = f"hostmap_part_{os.getpid()}"
+        self.con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)])
+        try:
+            for table in _TABLES:
+                if table != "inputs":
+                    self.con.execute(f"INSERT INTO {table} SELECT * REPLACE "
+                                     f"(CAST(? AS INTEGER) AS input_id) FROM {alias}.{table}",
+                                     [input_id])
+        finally:
+            self.con.execute(f"DETACH {alias}")
+
     # -- exporting -------------------------------------------------------------
 
     TABLES = tuple(_TABLES)

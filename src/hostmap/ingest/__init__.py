@@ -27,11 +27,13 @@ from hostmap.ingest import (
     zeek_logs,
     zone_file,
 )
-from hostmap.ingest._reader import Reader, ReadItem
+from hostmap.ingest._reader import Part, PartReader, Reader, ReadItem
 from hostmap.model import Provenance, ReadIssue, Severity
 
 __all__ = [
     "READERS",
+    "Part",
+    "PartReader",
     "Reader",
     "ReadItem",
     "add_reader",
@@ -107,15 +109,18 @@ def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
             yield path, True
 
 
-def read_file(path: Path, reader: Reader) -> Iterator[ReadItem]:
+def read_file(path: Path, reader: Reader, items: Iterable[ReadItem] | None = None,
+              records_before: int = 0) -> Iterator[ReadItem]:
     """Stream `reader.read(path)`, turning a whole-file failure into a final ReadIssue.
 
     This is the boundary where a reader's exception meets the file name:
-    whatever was read before the failure has already been yielded.
+    whatever was read before the failure has already been yielded.  `items`
+    stands for `reader.read(path)` when the file is read in parts
+    (`hostmap.parts`), `records_before` of its records having been read before.
     """
-    count = 0
+    count = records_before
     try:
-        for item in reader.read(path):
+        for item in reader.read(path) if items is None else items:
             if not isinstance(item, ReadIssue):
                 count += 1
             yield item

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hostmap.model import Observation, ReadIssue
 
-__all__ = ["BulkLoader", "Reader", "ReadItem"]
+__all__ = ["BulkLoader", "Part", "PartReader", "Reader", "ReadItem"]
 
 ReadItem = Observation | ReadIssue
+
+
+class Part(NamedTuple):
+    """A run of whole records of one file: bytes [start, end) (end None: to the file's end),
+    whose first record is the file's record number `first_record` (0-based)."""
+
+    start: int
+    end: int | None
+    first_record: int
 
 
 class Reader(Protocol):
@@ -49,4 +58,22 @@ class BulkLoader(Protocol):
     """
 
     def load_into(self, path: Path, store: Any, input_id: int) -> tuple[int, list[ReadIssue]]:
+        ...
+
+
+class PartReader(Protocol):
+    """Optional, beside `Reader.read`: a file cut into runs of whole records, each read
+    on its own (by another process: `hostmap.parts`).
+
+    Reading the parts one after the other must yield exactly what `read` yields:
+    the same items with the same locators, in the same order.
+    """
+
+    def parts(self, path: Path, count: int) -> list[Part]:
+        """Up to `count` parts of about equal size covering the whole file, in order;
+        one part (the whole file) when it cannot be cut."""
+        ...
+
+    def read_part(self, path: Path, part: Part) -> Iterator[ReadItem]:
+        """Yield the items of `part`'s records, as `read` yields them."""
         ...

@@ -73,13 +73,13 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.hostnames import is_address
 from hostmap.ingest import _tnetstring_lazy as lazy
-from hostmap.ingest._reader import ReadItem
+from hostmap.ingest._reader import Part, ReadItem
 from hostmap.ingest.har import MAX_BODY_CHARS, find_urls, is_text_media_type
 from hostmap.ingest.mitmproxy_format import _RECORD_START, MitmproxyFlowsReader, reader
 from hostmap.model import Certificate, HttpExchange, Provenance, ReadIssue, Severity
 
-__all__ = ["MAX_RECORD_BYTES", "MitmproxyFlowsReader", "read_flows", "read_with_mitmproxy",
-           "reader"]
+__all__ = ["MAX_RECORD_BYTES", "MitmproxyFlowsReader", "flow_parts", "read_flow_part",
+           "read_flows", "read_with_mitmproxy", "reader"]
 
 MAX_RECORD_BYTES = 1 << 30
 """A record (one flow) longer than this (1 GiB) is refused with an issue, never read."""
@@ -88,6 +88,43 @@ def read_flows(path: Path) -> Iterator[ReadItem]:
     """What `reader.read` yields (the reader in `mitmproxy_format` imports this module
     only when a flow file is read: mitmproxy is ~15 MB and ~0.3 s to import)."""
     yield from _read(path, _fast_or_mitmproxy_items)
+
+
+def read_flow_part(path: Path, part: Part) -> Iterator[ReadItem]:
+    """What `reader.read` yields for the records of `part` (see `flow_parts`)."""
+    yield from _read(path, _fast_or_mitmproxy_items, part)
+
+
+def flow_parts(path: Path, count: int) -> list[Part]:
+    """Up to `count` runs of whole records of about equal size, cut where a record starts.
+
+    Only the length prefixes are read, as `_next_record` reads them.  Cuts stop
+    at the first prefix that is not one (a damaged or truncated file): the rest
+    is the last part, whose reading reports it as reading the whole file would.
+    """
+    size = path.stat().st_size
+    cuts = [Part(0, None, 0)]
+    with open(path, "rb") as stream:
+        position, index = 0, 0
+        for target in (size * k // count for k in range(1, count)):
+            while position < target:
+                stream.seek(position)
+                head = stream.read(13)
+                colon = head.find(b":")
+                if colon < 1 or not head[:colon].isdigit():
+                    return _ended(cuts)
+                position += colon + 1 + int(head[:colon]) + 1
+                index += 1
+            if position >= size:
+                break
+            cuts.append(Part(position, None, index))
+    return _ended(cuts)
+
+
+def _ended(cuts: list[Part]) -> list[Part]:
+    """Each part ends where the next begins; the last at the end of the file."""
+    ends = [following.start for following in cuts[1:]] + [None]
+    return [part._replace(end=end) for part, end in zip(cuts, ends, strict=True)]
 
 
 def read_with_mitmproxy(path: Path) -> Iterator[ReadItem]:
@@ -110,18 +147,22 @@ class _OversizedRecord(MalformedInput):
 _ItemsOf = Callable[[bytes, Provenance], list[ReadItem]]
 
 
-def _read(path: Path, items_of: _ItemsOf) -> Iterator[ReadItem]:
+_WHOLE = Part(0, None, 0)
+
+
+def _read(path: Path, items_of: _ItemsOf, part: Part = _WHOLE) -> Iterator[ReadItem]:
     with open(path, "rb") as stream:
-        head = stream.read(64)
-        if not head:
-            raise MalformedInput("not a mitmproxy flow file: the file is empty")
-        if not _RECORD_START.match(head):
-            raise MalformedInput(
-                f"not a mitmproxy flow file: expected a tnetstring dict, found {head[:16]!r}"
-            )
-        stream.seek(0)
-        index = 0
-        while True:
+        if part.start == 0:
+            head = stream.read(64)
+            if not head:
+                raise MalformedInput("not a mitmproxy flow file: the file is empty")
+            if not _RECORD_START.match(head):
+                raise MalformedInput(
+                    f"not a mitmproxy flow file: expected a tnetstring dict, found {head[:16]!r}"
+                )
+        stream.seek(part.start)
+        index = part.first_record
+        while part.end is None or stream.tell() < part.end:
             provenance = Provenance(file=str(path), format="mitmproxy", locator=f"flow {index}")
             try:
                 record = _next_record(stream)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from hostmap.ingest._reader import ReadItem
+from hostmap.ingest._reader import Part, ReadItem
 
 __all__ = ["MitmproxyFlowsReader", "reader"]
 
@@ -48,6 +48,16 @@ class MitmproxyFlowsReader:
         from hostmap.ingest import mitmproxy_flows
 
         yield from mitmproxy_flows.read_flows(path)
+
+    def parts(self, path: Path, count: int) -> list[Part]:
+        from hostmap.ingest import mitmproxy_flows
+
+        return mitmproxy_flows.flow_parts(path, count)
+
+    def read_part(self, path: Path, part: Part) -> Iterator[ReadItem]:
+        from hostmap.ingest import mitmproxy_flows
+
+        yield from mitmproxy_flows.read_flow_part(path, part)
 
 
 reader = MitmproxyFlowsReader()

@@ -1,0 +1,138 @@
+"""One big file read by several processes (`load_paths(jobs=N)`, `hostmap.parts`).
+
+What a user checks: the store -- every table, row for row, in order -- and the
+per-file summary are the same whether a flow dump is read by one process or
+cut in parts for several; a damaged file reports the same issue; a worker
+that dies does not lose or repeat a record.  Parts are made tiny here
+(`PART_BYTES`) so that small files are cut too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hostmap import parts
+from hostmap.ingest import Part, mitmproxy_flows
+from hostmap.pipeline import InputSummary, load_paths
+from hostmap.store import Store
+from tests.conftest import CORPUS, HENAN
+
+FLOW_FILES = sorted((CORPUS / "mitmproxy").glob("*.mitm")) + [HENAN / "app-session.mitm"]
+
+
+def loaded(path: Path, jobs: int) -> tuple[list[InputSummary], dict[str, list[dict[str, Any]]]]:
+    store = Store()
+    try:
+        summaries = load_paths(store, [path], jobs=jobs)
+        return summaries, {table: store.query(f"SELECT * FROM {table}") for table in Store.TABLES}
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def tiny_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parts, "PART_BYTES", 1)
+
+
+@pytest.fixture
+def many_flows(tmp_path: Path) -> Path:
+    """A flow dump of 60 flows: the Henan app session's records, over and over."""
+    one = (HENAN / "app-session.mitm").read_bytes()
+    path = tmp_path / "many.mitm"
+    path.write_bytes(one * (60 // len(records_of(HENAN / "app-session.mitm")) + 1))
+    return path
+
+
+def records_of(path: Path) -> list[bytes]:
+    with path.open("rb") as stream:
+        found = []
+        while (record := mitmproxy_flows._next_record(stream)) is not None:
+            found.append(record)
+        return found
+
+
+def test_parts_cover_the_file_at_record_starts(many_flows: Path) -> None:
+    starts, position = [], 0
+    for record in records_of(many_flows):
+        starts.append(position)
+        position += len(record)
+    cut = mitmproxy_flows.flow_parts(many_flows, 7)
+    assert len(cut) == 7
+    assert cut[0].start == 0 and cut[-1].end is None
+    for part, following in zip(cut, cut[1:], strict=False):
+        assert part.end == following.start
+    for part in cut:
+        assert starts[part.first_record] == part.start
+
+
+def test_a_file_that_cannot_be_cut_is_one_part(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.mitm"
+    damaged.write_bytes(b"12x:not a record" * 100)
+    assert mitmproxy_flows.flow_parts(damaged, 4) == [Part(0, None, 0)]
+
+
+@pytest.mark.usefixtures("tiny_parts")
+def test_several_processes_store_what_one_stores(many_flows: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    taken: list[int] = []
+    rest = parts.Split.rest
+
+    def counted(self: parts.Split) -> list[parts.Outcome]:
+        outcomes = rest(self)
+        taken.extend(outcome.part for outcome in outcomes)
+        return outcomes
+
+    monkeypatch.setattr(parts.Split, "rest", counted)
+    one = loaded(many_flows, jobs=1)
+    several = loaded(many_flows, jobs=3)
+    assert taken, "no worker read a part: the file was not read in parts"
+    assert several == one
+    assert one[0][0].records > 60
+    assert [row["locator"] for row in several[1]["http"]] == \
+        [row["locator"] for row in one[1]["http"]]
+
+
+@pytest.mark.usefixtures("tiny_parts")
+@pytest.mark.parametrize("path", FLOW_FILES, ids=lambda p: p.name)
+def test_every_flow_file_reads_the_same_in_parts(path: Path) -> None:
+    assert loaded(path, jobs=2) == loaded(path, jobs=1)
+
+
+@pytest.mark.usefixtures("tiny_parts")
+def test_a_truncated_file_gives_the_same_issue(many_flows: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.mitm"
+    truncated.write_bytes(many_flows.read_bytes()[:-500])
+    one, several = loaded(truncated, jobs=1), loaded(truncated, jobs=2)
+    assert [i.message for i in one[0][0].issues] == [i.message for i in several[0][0].issues]
+    assert "ends inside the record" in one[0][0].issues[-1].message
+    assert several == one
+
+
+@pytest.mark.usefixtures("tiny_parts")
+def test_a_worker_that_dies_loses_nothing(many_flows: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is killed before this process reads a part: this process reads on
+    from the first part nobody finished."""
+    front = parts.Split.front
+
+    def kill_workers_first(self: parts.Split) -> Any:
+        for process, _ in self.workers:
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        return front(self)
+
+    monkeypatch.setattr(parts.Split, "front", kill_workers_first)
+    several = loaded(many_flows, jobs=2)
+    monkeypatch.setattr(parts.Split, "front", front)
+    assert several == loaded(many_flows, jobs=1)
+
+
+def test_small_files_and_one_job_are_not_cut(many_flows: Path) -> None:
+    reader = mitmproxy_flows.reader
+    assert parts.cut(reader, many_flows, jobs=8) == [Part(0, None, 0)]  # < 2 parts' bytes
+    assert len(parts.cut(reader, many_flows, jobs=1)) == 1

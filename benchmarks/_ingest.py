@@ -2,6 +2,7 @@
 
     python benchmarks/_ingest.py FILE            load_paths into an in-memory Store
     python benchmarks/_ingest.py --no-store FILE only iterate the reader (no Store.add)
+    python benchmarks/_ingest.py --jobs 1 FILE   one process (default: every processor)
 
 The JSON line holds records, errors, warnings, the format, and the seconds the
 reading took inside the process (without interpreter start-up and imports,
@@ -21,6 +22,7 @@ from pathlib import Path  # noqa: E402
 
 from hostmap.ingest import detect_format, read_file  # noqa: E402
 from hostmap.model import ReadIssue, Severity  # noqa: E402
+from hostmap.parts import default_jobs  # noqa: E402
 from hostmap.pipeline import load_paths  # noqa: E402
 from hostmap.store import Store  # noqa: E402
 
@@ -28,8 +30,9 @@ from hostmap.store import Store  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("file", type=Path)
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="processes for one big file (load_paths(jobs=N)); default 1")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="processes for one big file (load_paths(jobs=N)); default: every "
+                             "processor, as the CLI's --jobs")
     parser.add_argument("--no-store", action="store_true",
                         help="iterate the reader only; nothing is loaded into DuckDB")
     args = parser.parse_args()

@@ -13,7 +13,10 @@ For each input kind the files from `generate.py` (made on first use, under
   DuckDB's `read_json` + GROUP BY (listed by `--help`).
 
 Every command runs in its own subprocess under `/usr/bin/time -f '%M %e'`
-(psutil polling if there is no GNU time), so each has its own peak RSS.
+(psutil polling if there is no GNU time), so each has its own peak RSS; the
+resident memory of its whole process tree is polled too (every 50 ms), and
+the peak is the larger of the two: hostmap reads one big flow dump with
+several processes (`--jobs`, every processor by default), whose sum counts.
 Commands run in rounds: each round runs every command once, so a change in
 the machine's load hits hostmap and its peers alike.
 Wall time is the median of `--repeat` runs and includes interpreter start-up;
@@ -128,15 +131,20 @@ def run_measured(command: list[str], timeout: float, workdir: Path) -> tuple[flo
             # A session of its own: on timeout the whole group goes, not only GNU time.
             proc = subprocess.Popen(full, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
-            try:
-                code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise
+            # GNU time's %M is the largest single process; hostmap reading one file in
+            # parts runs several at once, so the processes' sum is polled as well.
+            tree_peak = 0
+            while (code := proc.poll()) is None:
+                if time.perf_counter() - started > timeout:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    raise subprocess.TimeoutExpired(command, timeout)
+                tree_peak = max(tree_peak, _descendants_rss(proc.pid))
+                time.sleep(0.05)
             wall = time.perf_counter() - started
             lines = time_path.read_text().strip().splitlines()
             peak_mb = int(lines[-1].split()[0]) / 1024 if lines else float("nan")
+            peak_mb = max(peak_mb, tree_peak / 2**20)
         else:
             wall, peak_mb, code = _run_polled(command, out, err, timeout)
     with out_path.open("rb") as f:
@@ -144,6 +152,33 @@ def run_measured(command: list[str], timeout: float, workdir: Path) -> tuple[flo
     if code not in (0, 1):
         head += "\n" + err_path.read_text(errors="replace")[-2000:]
     return wall, peak_mb, code, head
+
+
+def _descendants_rss(root: int) -> int:
+    """Bytes resident in the processes below `root` (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def _run_polled(command: list[str], out: object, err: object, timeout: float

@@ -43,7 +43,7 @@ from hostmap.store import Store
 
 __all__ = ["PART_BYTES", "Split", "bytes_read", "cut", "default_jobs", "split"]
 
-PART_BYTES = 16 << 20
+PART_BYTES = 8 << 20
 """About how big a part is; a file of fewer than two parts is read by one process."""
 
 _SPLITS: dict[str, Split] = {}

@@ -136,3 +136,17 @@ def test_small_files_and_one_job_are_not_cut(many_flows: Path) -> None:
     reader = mitmproxy_flows.reader
     assert parts.cut(reader, many_flows, jobs=8) == [Part(0, None, 0)]  # < 2 parts' bytes
     assert len(parts.cut(reader, many_flows, jobs=1)) == 1
+
+
+@pytest.mark.usefixtures("tiny_parts")
+def test_analyze_reports_the_same_with_any_number_of_jobs(many_flows: Path) -> None:
+    from click.testing import CliRunner
+
+    from hostmap.cli import main
+
+    reports = [CliRunner().invoke(main, ["analyze", str(many_flows), "--json", "-q",
+                                         "--jobs", jobs])
+               for jobs in ("1", "2")]
+    assert [r.exit_code for r in reports] == [0, 0]
+    assert reports[0].output == reports[1].output
+    assert '"hosts"' in reports[0].output

@@ -161,7 +161,7 @@ def split(reader: Reader, path: Path, parts: list[Part], jobs: int) -> Iterator[
                 target=_work, name=f"hostmap-part-worker-{n}", daemon=True,
                 args=(reader.format, str(path), parts, active.claims, active.finished,
                       str(active.folder), send))
-            process.start()
+            _start_deaf_to_ctrl_c(process)
             send.close()
             active.workers.append((process, receive))
         yield active
@@ -175,11 +175,24 @@ def split(reader: Reader, path: Path, parts: list[Part], jobs: int) -> Iterator[
         shutil.rmtree(active.folder, ignore_errors=True)
 
 
+def _start_deaf_to_ctrl_c(process: Any) -> None:
+    """Start `process` with Ctrl-C ignored from its first instruction (an ignored signal
+    stays ignored across exec), so its start-up never prints a KeyboardInterrupt."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to set
+        process.start()
+        return
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _work(format_name: str, path: str, parts: list[Part], claims: Any, finished: Any,
           folder: str, send: Any) -> None:
     """In a worker: take parts from the back until none is left, each read into
     `<folder>/part-<k>.duckdb`; send an `Outcome` for each, then None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     reader = reader_named(format_name)
     try:
         while True:

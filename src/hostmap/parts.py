@@ -1,21 +1,23 @@
 """One big file read by several processes at once (`load_paths(..., jobs=N)`).
 
 A reader that can cut a file into runs of whole records (`PartReader`: the
-mitmproxy flow dump) lets the pipeline read it with worker processes:
+mitmproxy flow dump, HAR) lets the pipeline read it with worker processes:
 
-- the file is cut into parts of about `PART_BYTES`; this process takes parts
+- the file is cut into parts of about `PART_BYTES`.  This process takes parts
   from the front, in order, and stores their rows as it reads them; the
-  workers take parts from the back, each into a DuckDB database file of its
-  own.  Whoever is free takes the next part, so a worker's start-up (about a
-  second: it imports hostmap and the reader) and uneven parts even out.
+  workers take parts from the back (all but the last), each into a DuckDB
+  database file of its own.  Whoever is free takes the next part, so a
+  worker's start-up (about a second: it imports hostmap and the reader) and
+  uneven parts even out.
 - when the front meets the back, the workers' parts are appended in file
-  order (`Store.append_database`), so the store ends up holding what one
-  process reading the whole file stores, in the same order, with the same
-  locators and issues.
-- a worker part that failed (an exception from the reader, a crash) is not
-  trusted: this process reads from that part to the end itself, so a
-  whole-file issue reads as it would have.  A part of this process's that
-  ends in such an issue ends the file there, as reading it whole would.
+  order (`Store.append_database`; a part numbered from 0 because its cut could
+  not know its first record number gets its locators shifted), then this
+  process reads the last part itself, numbered on: the store ends up holding
+  what one process reading the whole file stores, in the same order, with the
+  same locators and issues.
+- a part that does not end where the next begins (a HAR cut is a guess: the
+  walk of the part before proves it), or a worker that fails or dies, is not
+  trusted: this process reads on from there to the end of the file itself.
 
 Workers are started with "spawn", never "fork": the parent holds an open
 DuckDB database and its threads.  They ignore Ctrl-C (the parent stops them)
@@ -26,25 +28,27 @@ the next store, as those are.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hostmap.ingest import Part, Reader, ReadItem, reader_named
+from hostmap.ingest import Part, PartOverrun, Reader, ReadItem, reader_named
 from hostmap.model import ReadIssue
 from hostmap.store import Store
 
-__all__ = ["PART_BYTES", "Split", "bytes_read", "cut", "default_jobs", "split"]
+__all__ = ["PART_BYTES", "Outcome", "Split", "bytes_read", "cut", "default_jobs", "shifted",
+           "split"]
 
 PART_BYTES = 8 << 20
-"""About how big a part is; a file of fewer than two parts is read by one process."""
+"""About how big a part is; a file of fewer than three parts is read by one process."""
 
 _SPLITS: dict[str, Split] = {}
 """Real path -> the split it is being read in (for the progress bar)."""
@@ -63,9 +67,10 @@ def cut(reader: Reader, path: Path, jobs: int) -> list[Part]:
     it is small, or `jobs` is 1."""
     count = path.stat().st_size // PART_BYTES
     cutter = getattr(reader, "parts", None)
-    if jobs < 2 or count < 2 or cutter is None:
+    if jobs < 2 or count < 3 or cutter is None:
         return [Part(0, None, 0)]
-    return cutter(path, count)
+    parts: list[Part] = cutter(path, count)
+    return parts if len(parts) >= 3 else [Part(0, None, 0)]
 
 
 def bytes_read() -> dict[str, int]:
@@ -75,15 +80,27 @@ def bytes_read() -> dict[str, int]:
             for real, active in list(_SPLITS.items())}
 
 
+def shifted(issue: ReadIssue, prefix: str, offset: int) -> ReadIssue:
+    """`issue` of a part numbered from 0, its locator "<prefix>N" made "<prefix>N+offset"."""
+    locator = issue.provenance.locator
+    if not offset or not locator.startswith(prefix) or not locator[len(prefix):].isdigit():
+        return issue
+    moved = dataclasses.replace(issue.provenance,
+                                locator=f"{prefix}{int(locator[len(prefix):]) + offset}")
+    return dataclasses.replace(issue, provenance=moved)
+
+
 @dataclass
 class Outcome:
-    """What a worker read of one part: its database file, records and issues; or why
-    it failed."""
+    """What a worker read of one part: its database file, records, issues and the
+    number of the record after the part (from 0 if the part's first was unknown); or
+    why it failed."""
 
     part: int
     database: Path | None
     records: int
     issues: list[ReadIssue]
+    next_record: int
     failure: str | None
 
 
@@ -99,15 +116,26 @@ class Split:
     sizes: list[int]
     folder: Path
     workers: list[tuple[Any, Any]] = field(default_factory=list)  # (process, pipe end)
-    front_complete: bool = False
-    """Every part this process took was read to its end (no whole-file failure)."""
+    next_record: int = 0
+    """The number of the record after the parts read so far by this process."""
+    trusted: bool = False
+    """The front ended where the workers' parts begin: reading goes on with them."""
+    resume_at: int = 0
+    """The part this process reads on from after `rest` (to the end of the file)."""
 
     def front(self) -> Iterator[ReadItem]:
         """The items of the parts this process takes from the front, in order."""
         while (k := self._claim_front()) is not None:
-            yield from self.reader.read_part(self.path, self.parts[k])  # type: ignore[attr-defined]
+            part = self.parts[k]
+            if part.first_record is None:
+                part = part._replace(first_record=self.next_record)
+            try:
+                self.next_record = yield from self.reader.read_part(  # type: ignore[attr-defined]
+                    self.path, part)
+            except PartOverrun:
+                return  # read on to the end of the file: nothing more to add
             self.finished[k] = 1
-        self.front_complete = True
+        self.trusted = True
 
     def _claim_front(self) -> int | None:
         with self.claims.get_lock():
@@ -117,27 +145,26 @@ class Split:
             self.claims[0] = k + 1
             return k
 
-    def rest(self) -> list[Outcome]:
-        """The workers' outcomes, in part order, once every part is taken and read."""
-        outcomes = []
+    def rest(self) -> Iterator[Outcome]:
+        """The workers' parts, in order, up to the first that failed or is missing;
+        `resume_at` is then the part to read on from."""
+        outcomes: dict[int, Outcome] = {}
         for process, receive in self.workers:
             while True:
                 try:
                     message = receive.recv()
-                except EOFError:  # it died: read on from the first part nobody finished
+                except EOFError:  # it died: what it sent before still counts
                     process.join()
-                    received = {outcome.part for outcome in outcomes}
-                    unread = [k for k in range(len(self.parts))
-                              if not self.finished[k] and k not in received]
-                    if unread:
-                        outcomes.append(Outcome(unread[0], None, 0, [],
-                                                f"a worker process ended without a result "
-                                                f"(exit code {process.exitcode})"))
                     break
                 if message is None:
                     break
-                outcomes.append(message)
-        return sorted(outcomes, key=lambda outcome: outcome.part)
+                outcomes[message.part] = message
+        k = self.claims[0]
+        while k < len(self.parts) - 1 and (outcome := outcomes.get(k)) is not None \
+                and outcome.failure is None:
+            yield outcome
+            k += 1
+        self.resume_at = k
 
 
 @contextmanager
@@ -148,14 +175,14 @@ def split(reader: Reader, path: Path, parts: list[Part], jobs: int) -> Iterator[
     size = path.stat().st_size
     ends = [part.end if part.end is not None else size for part in parts]
     active = Split(reader=reader, path=path, parts=parts,
-                   claims=context.Array("q", [0, len(parts) - 1]),
+                   claims=context.Array("q", [0, len(parts) - 2]),
                    finished=context.Array("b", len(parts), lock=False),
                    sizes=[end - part.start for part, end in zip(parts, ends, strict=True)],
                    folder=Path(tempfile.mkdtemp(prefix=f"hostmap-store-{os.getpid()}-parts-")))
     real = os.path.realpath(path)
     _SPLITS[real] = active
     try:
-        for n in range(1, min(jobs, len(parts))):
+        for n in range(1, min(jobs, len(parts) - 1)):
             receive, send = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work, name=f"hostmap-part-worker-{n}", daemon=True,
@@ -203,11 +230,11 @@ def _work(format_name: str, path: str, parts: list[Part], claims: Any, finished:
                 claims[1] = k - 1
             database = Path(folder, f"part-{k}.duckdb")
             try:
-                records, issues = _read_into(reader, Path(path), parts[k], database)
-            except Exception as exc:  # noqa: BLE001 - the parent reads this part itself
-                send.send(Outcome(k, None, 0, [], f"{type(exc).__name__}: {exc}"))
+                records, issues, following = _read_into(reader, Path(path), parts[k], database)
+            except Exception as exc:  # noqa: BLE001 - the parent reads on from this part
+                send.send(Outcome(k, None, 0, [], 0, f"{type(exc).__name__}: {exc}"))
                 break
-            send.send(Outcome(k, database, records, issues, None))
+            send.send(Outcome(k, database, records, issues, following, None))
             finished[k] = 1  # after sending: a part marked finished is never lost
         send.send(None)
     finally:
@@ -215,12 +242,21 @@ def _work(format_name: str, path: str, parts: list[Part], claims: Any, finished:
 
 
 def _read_into(reader: Reader, path: Path, part: Part, database: Path
-               ) -> tuple[int, list[ReadIssue]]:
+               ) -> tuple[int, list[ReadIssue], int]:
+    """(records, issues, number of the record after the part) of `part`, stored at
+    `database`; raises PartOverrun at once if the part does not end where it should."""
     store = Store(database)
     input_id = store.begin_input()
     records, issues = 0, []
+    items: Generator[ReadItem, None, int] = reader.read_part(  # type: ignore[attr-defined]
+        path, part, to_end=False)
     with store.streaming():
-        for item in reader.read_part(path, part):  # type: ignore[attr-defined]
+        while True:
+            try:
+                item = next(items)
+            except StopIteration as end:
+                following = end.value
+                break
             store.add(input_id, item)
             if isinstance(item, ReadIssue):
                 issues.append(item)
@@ -228,5 +264,4 @@ def _read_into(reader: Reader, path: Path, part: Part, database: Path
                 records += 1
         store.flush()
     store.close()
-    return records, issues
-
+    return records, issues, following

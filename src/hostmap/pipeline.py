@@ -172,22 +172,15 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
         if len(file_parts) == 1:
             take(read_file(path, reader))
         else:
-            # Parts from the front here, from the back in workers; theirs are appended in
-            # order, and from a part a worker failed on, this process reads on.
+            # Parts from the front here, from the back in workers (see hostmap.parts).
             with parts.split(reader, path, file_parts, jobs) as split:
                 take(read_file(path, reader, split.front()))
-                for outcome in split.rest() if split.front_complete else []:
-                    if outcome.database is None:
-                        rest = file_parts[outcome.part]._replace(end=None)
-                        take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
-                                       records))
-                        break
-                    store.append_database(outcome.database, input_id)
-                    records += outcome.records
-                    for problem in outcome.issues:
-                        issues.append(problem)
-                        if on_issue:
-                            on_issue(problem)
+                if split.trusted:
+                    records += _append_parts(store, input_id, reader, split, issues, on_issue)
+                    rest = file_parts[split.resume_at]._replace(end=None,
+                                                                first_record=split.next_record)
+                    take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
+                                   records))
         store.flush()
     if on_progress:
         on_progress(str(path), records, True)
@@ -196,6 +189,27 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                     records=records, errors=errors, warnings=len(issues) - errors)
     return InputSummary(path=str(path), format=reader.format, records=records,
                         issues=tuple(issues))
+
+
+def _append_parts(store: Store, input_id: int, reader: Reader, split: parts.Split,
+                  issues: list[ReadIssue], on_issue: Callable[[ReadIssue], None] | None) -> int:
+    """Append the workers' parts in order, numbering on (`split.next_record`); return
+    how many records they held."""
+    prefix = getattr(reader, "locator_prefix", "")
+    records = 0
+    for outcome in split.rest():
+        unnumbered = split.parts[outcome.part].first_record is None
+        shift = split.next_record if unnumbered else 0
+        store.append_database(outcome.database, input_id,  # type: ignore[arg-type]
+                              locator_prefix=prefix, shift=shift)
+        records += outcome.records
+        split.next_record = shift + outcome.next_record if unnumbered else outcome.next_record
+        for problem in outcome.issues:
+            problem = parts.shifted(problem, prefix, shift)
+            issues.append(problem)
+            if on_issue:
+                on_issue(problem)
+    return records
 
 
 def _open_database(store: Store, input_id: int, path: Path, database: AddressDatabase,

@@ -331,21 +331,31 @@ class Store:
                 self._set_memory_limit(self.stream_memory_limit)
         rows.clear()
 
-    def append_database(self, path: Path, input_id: int) -> None:
+    def append_database(self, path: Path, input_id: int, *, locator_prefix: str = "",
+                        shift: int = 0) -> None:
         """Append every observation and issue of another store's database file (one
         written by a worker process reading part of a file) as `input_id`'s, in its order.
 
-        Its `inputs` table is left out: the file's summary is the caller's.
+        With `shift`, locators "<locator_prefix>N" become "<locator_prefix>N+shift" (a
+        part whose records were numbered from 0).  Its `inputs` table is left out: the
+        file's summary is the caller's.
         """
         self.flush()
         alias = f"hostmap_part_{os.getpid()}"
+        n = len(locator_prefix)
+        locator = ("CASE WHEN starts_with(locator, $prefix) "
+                   f"AND regexp_full_match(substr(locator, {n + 1}), '[0-9]+') "
+                   f"THEN $prefix || (substr(locator, {n + 1})::HUGEINT + $shift)::VARCHAR "
+                   "ELSE locator END") if shift else "locator"
         self.con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)])
         try:
             for table in _TABLES:
                 if table != "inputs":
-                    self.con.execute(f"INSERT INTO {table} SELECT * REPLACE "
-                                     f"(CAST(? AS INTEGER) AS input_id) FROM {alias}.{table}",
-                                     [input_id])
+                    self.con.execute(
+                        f"INSERT INTO {table} SELECT * REPLACE (CAST($input AS INTEGER) AS "
+                        f"input_id, {locator} AS locator) FROM {alias}.{table}",
+                        {"input": input_id, "prefix": locator_prefix, "shift": shift}
+                        if shift else {"input": input_id})
         finally:
             self.con.execute(f"DETACH {alias}")
 

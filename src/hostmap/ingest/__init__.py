@@ -27,12 +27,13 @@ from hostmap.ingest import (
     zeek_logs,
     zone_file,
 )
-from hostmap.ingest._reader import Part, PartReader, Reader, ReadItem
+from hostmap.ingest._reader import Part, PartOverrun, PartReader, Reader, ReadItem
 from hostmap.model import Provenance, ReadIssue, Severity
 
 __all__ = [
     "READERS",
     "Part",
+    "PartOverrun",
     "PartReader",
     "Reader",
     "ReadItem",

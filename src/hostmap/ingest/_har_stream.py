@@ -32,11 +32,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-__all__ = ["CHUNK", "BadValue", "BrokenJson", "Event", "HarStream", "has_lone_surrogate"]
+__all__ = ["CHUNK", "BadValue", "BrokenJson", "Event", "HarStream", "PartEnd",
+           "has_lone_surrogate"]
 
 CHUNK = 1 << 20
 """Bytes read from the file at a time."""
@@ -67,6 +68,16 @@ class BrokenJson(Exception):
 
 class BadValue(Exception):
     """One value could not be parsed, but the walk goes on after it."""
+
+
+class PartEnd(Exception):  # noqa: N818 - not an error: the walk reached its part's end
+    """A walk limited to a part of the file (`limit`) ended exactly where it should: right
+    after an entry's comma, the next entry starting at the limit.  `index` is that next
+    entry's number."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 Event = tuple[str, Any, Any]
@@ -105,8 +116,17 @@ class HarStream:
     """Walks a HAR document read from a binary stream (positioned after any byte-order mark)."""
 
     def __init__(self, stream: BinaryIO, chunk: int | None = None,
-                 low_water: int | None = None, *, floats: bool = False) -> None:
-        """`floats`: numbers with a fraction or exponent as float, not Decimal."""
+                 low_water: int | None = None, *, floats: bool = False,
+                 limit: int | None = None, on_overrun: Callable[[], None] | None = None
+                 ) -> None:
+        """`floats`: numbers with a fraction or exponent as float, not Decimal.
+
+        `limit`: read at most this many bytes, a part of the file that should end
+        where an entry starts (`PartEnd` is raised there).  Where it does not -- the
+        limit falls inside a value, or the entries array ends first -- the walk
+        calls `on_overrun` (which may raise) and reads on past the limit; `overran`
+        is then True.
+        """
         self._raw_decode = _FLOAT_DECODER.raw_decode if floats else _raw_decode
         self._stream = stream
         self._chunk = chunk or CHUNK
@@ -116,19 +136,34 @@ class HarStream:
         self._pos = 0
         self._eof = False
         self._raw_surrogates = False
+        self._left = limit
+        self._at_limit = False
+        self._on_overrun = on_overrun
+        self.overran = False
         self.unicode_ok = True
         """False when the last value given held text that is not Unicode."""
 
     # --- the buffer ---------------------------------------------------------------------
 
-    def _read_more(self, size: int = 0) -> bool:
+    def _read_more(self, size: int = 0, *, inside: bool = False) -> bool:
         """Append the next chunk (at least `size` bytes) to the buffer, dropping what was read.
 
-        False at the end of the file.
+        False at the end of the file, or at the limit (unless `inside` a value: a
+        part's end cannot be there, so the walk reads on past it).
         """
+        if self._at_limit and inside:
+            self._overrun()
         if self._eof:
             return False
-        data = self._stream.read(max(size, self._chunk))
+        want = max(size, self._chunk)
+        if self._left is not None:
+            want = min(want, self._left)
+            if want == 0:
+                self._at_limit = self._eof = True
+                return False
+        data = self._stream.read(want)
+        if self._left is not None:
+            self._left -= len(data)
         final = not data
         text = self._decoder.decode(data, final)
         if not self._raw_surrogates and not text.isascii() and _SURROGATE.search(text):
@@ -142,15 +177,27 @@ class HarStream:
             self._text += text
         return bool(text) or not final
 
-    def _peek(self) -> str:
-        """The next character that is not white space ("" at the end of the file)."""
+    def _peek(self, *, at_part_end: bool = False) -> str:
+        """The next character that is not white space ("" at the end of the file, or at
+        the limit when `at_part_end`: the one place a part may end)."""
         while True:
             pos = _WS.match(self._text, self._pos).end()
             self._pos = pos
             if len(self._text) - pos <= self._low_water and not self._eof:
                 self._read_more()
                 continue
+            if pos >= len(self._text) and self._at_limit and not at_part_end:
+                self._overrun()
+                continue
             return self._text[pos] if pos < len(self._text) else ""
+
+    def _overrun(self) -> None:
+        """The limit is not where an entry starts: read on past it."""
+        if self._on_overrun is not None:
+            self._on_overrun()
+        self.overran = True
+        self._left = None
+        self._at_limit = self._eof = False
 
     def _expect(self, char: str, where: str) -> None:
         found = self._peek()
@@ -171,7 +218,8 @@ class HarStream:
         if self._text[start] not in '{["':
             while True:
                 end = _SCALAR.match(self._text, start).end()
-                if end < len(self._text) or not self._read_more(len(self._text) - start):
+                if end < len(self._text) or not self._read_more(len(self._text) - start,
+                                                                 inside=True):
                     return end
                 start = self._pos
         if self._text[start] == '"':
@@ -207,7 +255,7 @@ class HarStream:
             # The buffer ran out inside the value (which starts at self._pos): grow the
             # buffer by at least what it holds of the value, so a long value is copied
             # a logarithmic number of times.
-            if not self._read_more(len(text) - start):
+            if not self._read_more(len(text) - start, inside=True):
                 raise BrokenJson("the file ends inside a value", truncated=True)
             scan -= start - self._pos
             start = self._pos
@@ -221,7 +269,7 @@ class HarStream:
         text = self._text
         try:
             value, end = self._raw_decode(text, start)
-            if end >= len(text) and not self._eof:
+            if end >= len(text) and (not self._eof or self._at_limit):
                 raise ValueError("the value may go on in the next chunk")
         except (ValueError, RecursionError):
             end = self._value_end(start)
@@ -271,29 +319,42 @@ class HarStream:
 
     # --- the walk -----------------------------------------------------------------------
 
-    def events(self) -> Iterator[Event]:
-        """Every `log` member and entry in file order; raises BrokenJson where it breaks."""
-        self._expect("{", "at the start of the document")
-        if self._peek() == "}":
-            self._pos += 1
+    def events(self, resume: int | None = None) -> Iterator[Event]:
+        """Every `log` member and entry in file order; raises BrokenJson where it breaks.
+
+        `resume`: the stream starts at an entry of `log.entries` (where a part of the
+        file begins), whose number this is; the walk goes on from there to the end
+        of the document.
+        """
+        if resume is not None:
+            yield from self._log(resume)
+            more = self._after_member("}", "in the top-level object")
         else:
-            while True:
-                key = self._key()
-                if key == "log" and self._peek() == "{":
-                    self._pos += 1
-                    yield from self._log()
-                else:
-                    try:
-                        self._value()
-                    except BadValue:
-                        pass
-                if not self._after_member("}", "in the top-level object"):
-                    break
+            self._expect("{", "at the start of the document")
+            more = self._peek() != "}"
+            if not more:
+                self._pos += 1
+        while more:
+            key = self._key()
+            if key == "log" and self._peek() == "{":
+                self._pos += 1
+                yield from self._log()
+            else:
+                try:
+                    self._value()
+                except BadValue:
+                    pass
+            more = self._after_member("}", "in the top-level object")
         if self._peek():
             raise BrokenJson("data after the end of the document")
 
-    def _log(self) -> Iterator[Event]:
-        if self._peek() == "}":
+    def _log(self, resume: int | None = None) -> Iterator[Event]:
+        if resume is not None:
+            count = yield from self._entries(resume, inside=True)
+            yield ("entries-end", count, None)
+            if not self._after_member("}", "in the log object"):
+                return
+        elif self._peek() == "}":
             self._pos += 1
             return
         count = 0
@@ -312,9 +373,12 @@ class HarStream:
             if not self._after_member("}", "in the log object"):
                 return
 
-    def _entries(self, index: int) -> Iterator[Event]:
-        """The entries of one array, numbered on from `index`; returns the next number."""
-        if self._peek() == "]":
+    def _entries(self, index: int, *, inside: bool = False) -> Iterator[Event]:
+        """The entries of one array, numbered on from `index`; returns the next number.
+
+        `inside`: the array's opening bracket is behind (a part starts at an entry).
+        """
+        if not inside and self._peek() == "]":
             self._pos += 1
             return index
         while True:
@@ -325,6 +389,8 @@ class HarStream:
             index += 1
             if not self._after_member("]", "after an entry"):
                 return index
+            if self._at_limit and self._peek(at_part_end=True) == "":
+                raise PartEnd(index)
 
 
 def _reason(exc: ValueError) -> str:

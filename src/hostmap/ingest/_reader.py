@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from hostmap.model import Observation, ReadIssue
 
-__all__ = ["BulkLoader", "Part", "PartReader", "Reader", "ReadItem"]
+__all__ = ["BulkLoader", "Part", "PartOverrun", "PartReader", "Reader", "ReadItem"]
 
 ReadItem = Observation | ReadIssue
 
 
 class Part(NamedTuple):
     """A run of whole records of one file: bytes [start, end) (end None: to the file's end),
-    whose first record is the file's record number `first_record` (0-based)."""
+    whose first record is the file's record number `first_record` (0-based), or None when
+    the cut cannot know it (the part's records are then numbered from 0, and whoever
+    puts the parts together shifts the numbers)."""
 
     start: int
     end: int | None
-    first_record: int
+    first_record: int | None
+
+
+class PartOverrun(Exception):  # noqa: N818 - a finding about the cut, not a reader error
+    """A part did not end where a record starts (a cut found by looking, not by reading,
+    was wrong): the records after it cannot be trusted to the next part."""
 
 
 class Reader(Protocol):
@@ -69,11 +76,20 @@ class PartReader(Protocol):
     the same items with the same locators, in the same order.
     """
 
+    locator_prefix: str
+    """Record N's locator is f"{locator_prefix}{N}" (how a part numbered from 0 is shifted)."""
+
     def parts(self, path: Path, count: int) -> list[Part]:
         """Up to `count` parts of about equal size covering the whole file, in order;
         one part (the whole file) when it cannot be cut."""
         ...
 
-    def read_part(self, path: Path, part: Part) -> Iterator[ReadItem]:
-        """Yield the items of `part`'s records, as `read` yields them."""
+    def read_part(self, path: Path, part: Part, *,
+                  to_end: bool = True) -> Generator[ReadItem, None, int]:
+        """Yield the items of `part`'s records, as `read` yields them; return the number
+        of the record after the part.
+
+        When the part does not end where a record starts, raise `PartOverrun`: with
+        `to_end`, after reading on to the end of the file; without, at once.
+        """
         ...

@@ -35,8 +35,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import chain
@@ -48,8 +49,8 @@ from urllib.parse import urljoin, urlsplit
 import ijson  # type: ignore[import-untyped]
 
 from hostmap.errors import MalformedInput, TruncatedInput
-from hostmap.ingest._har_stream import BrokenJson, HarStream
-from hostmap.ingest._reader import ReadItem
+from hostmap.ingest._har_stream import BrokenJson, HarStream, PartEnd
+from hostmap.ingest._reader import Part, PartOverrun, ReadItem
 from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
 
 __all__ = ["HarReader", "MAX_BODY_CHARS", "MAX_HEADER_CHARS", "find_urls", "is_text_media_type",
@@ -134,6 +135,7 @@ class HarReader:
     )
     suffixes = (".har",)
     signature = 'JSON object whose first key is "log", holding "version"/"creator"/"entries"'
+    locator_prefix = "entry "
 
     def sniff(self, head: bytes, path: Path) -> float:
         head = head.removeprefix(codecs.BOM_UTF8)
@@ -142,13 +144,31 @@ class HarReader:
         return 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
+        yield from self._walk(path, Part(0, None, 0), to_end=True)
+
+    def parts(self, path: Path, count: int) -> list[Part]:
+        """Up to `count` parts cut where an entry seems to start (see `_entry_near`); the
+        walk of each part proves where the next one starts (`HarStream`'s `limit`)."""
+        return _cut_entries(path, count)
+
+    def read_part(self, path: Path, part: Part, *,
+                  to_end: bool = True) -> Generator[ReadItem, None, int]:
+        return (yield from self._walk(path, part, to_end=to_end))
+
+    def _walk(self, path: Path, part: Part, *, to_end: bool) -> Generator[ReadItem, None, int]:
         with open(path, "rb") as stream:
-            _skip_bom(stream)
-            walk = HarStream(stream)
-            count = 0
-            seen_entries = False
+            if part.start == 0:
+                _skip_bom(stream)
+                resume = None
+            else:
+                stream.seek(part.start)
+                resume = part.first_record or 0
+            walk = HarStream(stream, limit=None if part.end is None else part.end - stream.tell(),
+                             on_overrun=None if to_end else _refuse_overrun)
+            count = resume or 0
+            seen_entries = resume is not None
             try:
-                for kind, index, value in walk.events():
+                for kind, index, value in walk.events(resume):
                     if kind == "entry":
                         count = index + 1
                         provenance = _provenance(path, index)
@@ -163,6 +183,8 @@ class HarReader:
                                                 "skipped")
                     elif kind == "entries":
                         seen_entries = True
+            except PartEnd as end:
+                return end.index
             except BrokenJson as exc:
                 if not seen_entries:
                     if exc.truncated:
@@ -170,9 +192,62 @@ class HarReader:
                     raise MalformedInput(f"not a HAR file: invalid JSON ({exc.reason})") from exc
                 message = f"the JSON is broken after {count} entries: {exc.reason}"
                 yield ReadIssue(provenance=_provenance(path, count), message=message)
-                return
-        if not seen_entries:
-            raise MalformedInput("not a HAR file: no log.entries array")
+            else:
+                if not seen_entries:
+                    raise MalformedInput("not a HAR file: no log.entries array")
+        if part.end is not None:
+            # The walk went past the part's end, or the entries (or the JSON) ended
+            # before it: whatever the cut was, reading does not go on there.
+            raise PartOverrun(f"no entry starts at byte {part.end}")
+        return count
+
+
+def _refuse_overrun() -> None:
+    raise PartOverrun("the part does not end where an entry starts")
+
+
+_CUT_WINDOW = 2 << 20
+"""Bytes searched (and parsed) after each place a cut is wanted."""
+_BETWEEN_ENTRIES = re.compile(r'\}[ \t\r\n]*,[ \t\r\n]*(\{)[ \t\r\n]*"')
+
+
+def _cut_entries(path: Path, count: int) -> list[Part]:
+    size = path.stat().st_size
+    cuts = [Part(0, None, 0)]
+    with open(path, "rb") as stream:
+        for target in (size * k // count for k in range(1, count)):
+            if target <= cuts[-1].start:
+                continue
+            start = _entry_near(stream, target)
+            if start is not None and start > cuts[-1].start:
+                cuts.append(Part(start, None, None))
+    ends = [following.start for following in cuts[1:]] + [None]
+    return [part._replace(end=end) for part, end in zip(cuts, ends, strict=True)]
+
+
+def _entry_near(stream: BinaryIO, target: int) -> int | None:
+    """The first byte offset after `target` (within `_CUT_WINDOW`) that looks like the
+    start of an entry: an object after '},' holding "request" and "response", then ','.
+
+    Only a guess (a HAR entry could hold such an object in a custom field): the walk
+    of the part before proves it, or reads on (`PartOverrun`).  The bytes are decoded
+    with surrogateescape, so the text encodes back to exactly them.
+    """
+    stream.seek(target)
+    text = stream.read(_CUT_WINDOW).decode("utf-8", "surrogateescape")
+    for match in _BETWEEN_ENTRIES.finditer(text):
+        at = match.start(1)
+        try:
+            value, end = _CUT_DECODER.raw_decode(text, at)
+        except ValueError:
+            continue
+        if (isinstance(value, dict) and "request" in value and "response" in value
+                and text[end:end + 64].lstrip()[:1] == ","):
+            return target + len(text[:at].encode("utf-8", "surrogateescape"))
+    return None
+
+
+_CUT_DECODER = json.JSONDecoder()
 
 
 _NOT_UNICODE = ("the entry holds text that is not Unicode (bytes that are not UTF-8, or a lone "

@@ -51,7 +51,7 @@ import io
 import os
 import typing
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -90,9 +90,10 @@ def read_flows(path: Path) -> Iterator[ReadItem]:
     yield from _read(path, _fast_or_mitmproxy_items)
 
 
-def read_flow_part(path: Path, part: Part) -> Iterator[ReadItem]:
-    """What `reader.read` yields for the records of `part` (see `flow_parts`)."""
-    yield from _read(path, _fast_or_mitmproxy_items, part)
+def read_flow_part(path: Path, part: Part) -> Generator[ReadItem, None, int]:
+    """What `reader.read` yields for the records of `part` (see `flow_parts`); returns the
+    number of the record after them.  Cuts are exact: a part never overruns."""
+    return (yield from _read(path, _fast_or_mitmproxy_items, part))
 
 
 def flow_parts(path: Path, count: int) -> list[Part]:
@@ -150,7 +151,9 @@ _ItemsOf = Callable[[bytes, Provenance], list[ReadItem]]
 _WHOLE = Part(0, None, 0)
 
 
-def _read(path: Path, items_of: _ItemsOf, part: Part = _WHOLE) -> Iterator[ReadItem]:
+def _read(path: Path, items_of: _ItemsOf,
+          part: Part = _WHOLE) -> Generator[ReadItem, None, int]:
+    """The items of `part`'s records; returns the number of the record after them."""
     with open(path, "rb") as stream:
         if part.start == 0:
             head = stream.read(64)
@@ -161,7 +164,7 @@ def _read(path: Path, items_of: _ItemsOf, part: Part = _WHOLE) -> Iterator[ReadI
                     f"not a mitmproxy flow file: expected a tnetstring dict, found {head[:16]!r}"
                 )
         stream.seek(part.start)
-        index = part.first_record
+        index = part.first_record or 0
         while part.end is None or stream.tell() < part.end:
             provenance = Provenance(file=str(path), format="mitmproxy", locator=f"flow {index}")
             try:
@@ -172,11 +175,12 @@ def _read(path: Path, items_of: _ItemsOf, part: Part = _WHOLE) -> Iterator[ReadI
                 continue
             except (MalformedInput, TruncatedInput) as exc:
                 yield ReadIssue(provenance=provenance, message=f"cannot read: {exc}")
-                return
+                return index
             if record is None:
-                return
+                return index
             yield from items_of(record, provenance)
             index += 1
+        return index
 
 
 def _next_record(stream: BinaryIO) -> bytes | None:

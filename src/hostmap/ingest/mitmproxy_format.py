@@ -7,7 +7,7 @@ read, so every other command and format goes without mitmproxy's import.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from hostmap.ingest._reader import Part, ReadItem
@@ -31,6 +31,7 @@ class MitmproxyFlowsReader:
     description = "mitmproxy, mitmdump and mitmweb flow dumps (-w FILE), as far back as 0.11"
     suffixes = (".mitm", ".flow", ".flows")
     signature = "tnetstring '<digits>:' holding a dict of flow keys ('version', 'type', ...)"
+    locator_prefix = "flow "
 
     def sniff(self, head: bytes, path: Path) -> float:
         match = _RECORD_START.match(head)
@@ -54,10 +55,11 @@ class MitmproxyFlowsReader:
 
         return mitmproxy_flows.flow_parts(path, count)
 
-    def read_part(self, path: Path, part: Part) -> Iterator[ReadItem]:
+    def read_part(self, path: Path, part: Part, *,
+                  to_end: bool = True) -> Generator[ReadItem, None, int]:
         from hostmap.ingest import mitmproxy_flows
 
-        yield from mitmproxy_flows.read_flow_part(path, part)
+        return (yield from mitmproxy_flows.read_flow_part(path, part))
 
 
 reader = MitmproxyFlowsReader()

@@ -96,9 +96,9 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
 
 JOBS = click.option(
     "-j", "--jobs", type=click.IntRange(min=1), default=parts.default_jobs, metavar="N",
-    help="Processes that read one big file at once where its format allows it (mitmproxy "
-         "flow dumps of 32 MB and more); the result is the same. Default: every processor "
-         "this process may use.")
+    help="Processes that read one big file at once where its format allows it (HAR files "
+         "and mitmproxy flow dumps of 24 MB and more); the result is the same. Default: every "
+         "processor this process may use.")
 
 SHOW_SECRETS = click.option(
     "--show-secrets", is_flag=True,

@@ -5,14 +5,14 @@ mitmproxy flow dump, HAR) lets the pipeline read it with worker processes:
 
 - the file is cut into parts of about `PART_BYTES`.  This process takes parts
   from the front, in order, and stores their rows as it reads them; the
-  workers take parts from the back (all but the last), each into a DuckDB
+  workers take parts from the back, each into a DuckDB
   database file of its own.  Whoever is free takes the next part, so a
   worker's start-up (about a second: it imports hostmap and the reader) and
   uneven parts even out.
 - when the front meets the back, the workers' parts are appended in file
   order (`Store.append_database`; a part numbered from 0 because its cut could
-  not know its first record number gets its locators shifted), then this
-  process reads the last part itself, numbered on: the store ends up holding
+  not know its first record number gets its locators shifted); the last part
+  of such a file is left to this process, numbered on: the store ends up holding
   what one process reading the whole file stores, in the same order, with the
   same locators and issues.
 - a part that does not end where the next begins (a HAR cut is a guess: the
@@ -121,7 +121,8 @@ class Split:
     trusted: bool = False
     """The front ended where the workers' parts begin: reading goes on with them."""
     resume_at: int = 0
-    """The part this process reads on from after `rest` (to the end of the file)."""
+    """The part this process reads on from after `rest` (to the end of the file; none
+    when it is the number of parts)."""
 
     def front(self) -> Iterator[ReadItem]:
         """The items of the parts this process takes from the front, in order."""
@@ -160,8 +161,7 @@ class Split:
                     break
                 outcomes[message.part] = message
         k = self.claims[0]
-        while k < len(self.parts) - 1 and (outcome := outcomes.get(k)) is not None \
-                and outcome.failure is None:
+        while (outcome := outcomes.get(k)) is not None and outcome.failure is None:
             yield outcome
             k += 1
         self.resume_at = k
@@ -174,8 +174,11 @@ def split(reader: Reader, path: Path, parts: list[Part], jobs: int) -> Iterator[
     context = multiprocessing.get_context("spawn")
     size = path.stat().st_size
     ends = [part.end if part.end is not None else size for part in parts]
+    # The last part's issues may name the records before it ("broken after N entries"):
+    # it is left to this process unless the cut knows its first record's number.
+    last = len(parts) - 1 if parts[-1].first_record is not None else len(parts) - 2
     active = Split(reader=reader, path=path, parts=parts,
-                   claims=context.Array("q", [0, len(parts) - 2]),
+                   claims=context.Array("q", [0, last]),
                    finished=context.Array("b", len(parts), lock=False),
                    sizes=[end - part.start for part, end in zip(parts, ends, strict=True)],
                    folder=Path(tempfile.mkdtemp(prefix=f"hostmap-store-{os.getpid()}-parts-")))

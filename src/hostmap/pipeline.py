@@ -177,10 +177,11 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                 take(read_file(path, reader, split.front()))
                 if split.trusted:
                     records += _append_parts(store, input_id, reader, split, issues, on_issue)
-                    rest = file_parts[split.resume_at]._replace(end=None,
-                                                                first_record=split.next_record)
-                    take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
-                                   records))
+                    if split.resume_at < len(file_parts):
+                        rest = file_parts[split.resume_at]._replace(
+                            end=None, first_record=split.next_record)
+                        take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
+                                       records))
         store.flush()
     if on_progress:
         on_progress(str(path), records, True)

@@ -231,3 +231,35 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
             time.sleep(0.05)
             assert progress.progress.tasks[0].completed == 101_000
     assert progress._poller is not None and not progress._poller.is_alive()
+
+
+def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(tmp_path,
+                                                                              monkeypatch):
+    import io
+    import os
+    import time
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from hostmap import parts
+    from hostmap.cli import _progress
+
+    big = tmp_path / "big.har"
+    big.write_bytes(b"x" * 100_000)
+    split = SimpleNamespace(sizes=[30_000, 30_000, 40_000], finished=[0, 0, 0])
+    monkeypatch.setitem(parts._SPLITS, os.path.realpath(big), split)
+    progress = _progress(False, Console(file=io.StringIO(), force_terminal=True), (big,))
+    progress.POLL_SECONDS = 0.01
+
+    def completed_soon(expected: int) -> float:
+        deadline = time.monotonic() + 10
+        while progress.progress.tasks[0].completed != expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return progress.progress.tasks[0].completed
+
+    with progress:
+        split.finished[2] = 1  # a worker finished the last part first
+        assert completed_soon(40_000) == 40_000
+        split.finished[0] = 1
+        assert completed_soon(70_000) == 70_000

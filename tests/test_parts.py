@@ -239,3 +239,18 @@ def test_a_damaged_har_gives_the_same_issues_in_parts(tmp_path: Path, damage: st
         path.write_bytes(path.read_bytes()[:-3000])
     one, several = loaded(path, jobs=1), loaded(path, jobs=2)
     assert one[0][0].issues and several == one
+
+
+@pytest.mark.usefixtures("tiny_parts")
+def test_a_case_database_takes_a_file_read_in_parts(many_flows: Path, tmp_path: Path,
+                                                    workers_first: list[int]) -> None:
+    stores = [Store(tmp_path / f"case-{jobs}.duckdb") for jobs in (1, 2)]
+    try:
+        for jobs, store in zip((1, 2), stores, strict=True):
+            load_paths(store, [many_flows], jobs=jobs)
+        tables = [{t: s.query(f"SELECT * FROM {t}") for t in Store.TABLES} for s in stores]
+    finally:
+        for store in stores:
+            store.close()
+    assert workers_first
+    assert tables[0] == tables[1]

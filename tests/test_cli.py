@@ -193,6 +193,16 @@ def test_a_run_stopped_with_sigterm_leaves_no_spill_folder_or_partial_report(tmp
     assert not report.exists()
 
 
+def _completed_soon(progress, expected: int) -> float:
+    """The bar's position once it reaches `expected`, or after 10 s."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while progress.progress.tasks[0].completed != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return progress.progress.tasks[0].completed
+
+
 def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
     import io
     import time
@@ -208,10 +218,7 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
     progress.POLL_SECONDS = 0.01
 
     def completed_soon(expected: int) -> float:
-        deadline = time.monotonic() + 10
-        while progress.progress.tasks[0].completed != expected and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return progress.progress.tasks[0].completed
+        return _completed_soon(progress, expected)
 
     with progress as update:
         assert progress.progress.tasks[0].total == 101_000
@@ -237,7 +244,6 @@ def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(t
                                                                               monkeypatch):
     import io
     import os
-    import time
     from types import SimpleNamespace
 
     from rich.console import Console
@@ -253,10 +259,7 @@ def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(t
     progress.POLL_SECONDS = 0.01
 
     def completed_soon(expected: int) -> float:
-        deadline = time.monotonic() + 10
-        while progress.progress.tasks[0].completed != expected and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return progress.progress.tasks[0].completed
+        return _completed_soon(progress, expected)
 
     with progress:
         split.finished[2] = 1  # a worker finished the last part first

@@ -166,9 +166,28 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 """One encoder for every row (json.dumps with options builds a new one per call)."""
 
 
+_PAIR_JSON: dict[tuple[str, str], str] = {}
+"""A header pair -> its JSON text; cleared when it holds `_PAIR_MEMO` pairs."""
+_PAIR_MEMO = 1 << 14
+
+
 def _headers_json(headers: Sequence[tuple[str, str]]) -> str | None:
-    """Headers as a JSON list of [name, value] pairs (pairs are tuples: JSON arrays)."""
-    return _JSON.encode(headers) if headers else None
+    """Headers as a JSON list of [name, value] pairs, exactly as `_JSON.encode(headers)`
+    writes them; each pair's text is memoised (a capture repeats most of its headers)."""
+    if not headers:
+        return None
+    texts = []
+    try:
+        for pair in headers:
+            text = _PAIR_JSON.get(pair)
+            if text is None:
+                if len(_PAIR_JSON) >= _PAIR_MEMO:
+                    _PAIR_JSON.clear()
+                text = _PAIR_JSON[pair] = _JSON.encode(pair)
+            texts.append(text)
+    except TypeError:  # a pair that is not a tuple (unhashable)
+        return _JSON.encode(headers)
+    return "[" + ", ".join(texts) + "]"
 
 
 MEMORY_LIMIT = "512MB"

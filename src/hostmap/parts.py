@@ -40,12 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hostmap.ingest import Part, PartOverrun, Reader, ReadItem, reader_named
+from hostmap.ingest import WHOLE_FILE, Part, PartOverrun, Reader, ReadItem, reader_named
 from hostmap.model import ReadIssue
 from hostmap.store import Store
 
-__all__ = ["PART_BYTES", "Outcome", "Split", "bytes_read", "cut", "default_jobs", "shifted",
-           "split"]
+__all__ = ["PART_BYTES", "Outcome", "Split", "bytes_read", "cut", "default_jobs", "split"]
 
 PART_BYTES = 8 << 20
 """About how big a part is; a file of fewer than three parts is read by one process."""
@@ -68,9 +67,9 @@ def cut(reader: Reader, path: Path, jobs: int) -> list[Part]:
     count = path.stat().st_size // PART_BYTES
     cutter = getattr(reader, "parts", None)
     if jobs < 2 or count < 3 or cutter is None:
-        return [Part(0, None, 0)]
+        return [WHOLE_FILE]
     parts: list[Part] = cutter(path, count)
-    return parts if len(parts) >= 3 else [Part(0, None, 0)]
+    return parts if len(parts) >= 3 else [WHOLE_FILE]
 
 
 def bytes_read() -> dict[str, int]:
@@ -80,7 +79,7 @@ def bytes_read() -> dict[str, int]:
             for real, active in list(_SPLITS.items())}
 
 
-def shifted(issue: ReadIssue, prefix: str, offset: int) -> ReadIssue:
+def _shifted(issue: ReadIssue, prefix: str, offset: int) -> ReadIssue:
     """`issue` of a part numbered from 0, its locator "<prefix>N" made "<prefix>N+offset"."""
     locator = issue.provenance.locator
     if not offset or not locator.startswith(prefix) or not locator[len(prefix):].isdigit():
@@ -117,12 +116,11 @@ class Split:
     folder: Path
     workers: list[tuple[Any, Any]] = field(default_factory=list)  # (process, pipe end)
     next_record: int = 0
-    """The number of the record after the parts read so far by this process."""
+    """The number of the record after the parts read (or appended) so far."""
     trusted: bool = False
     """The front ended where the workers' parts begin: reading goes on with them."""
     resume_at: int = 0
-    """The part this process reads on from after `rest` (to the end of the file; none
-    when it is the number of parts)."""
+    """After `append_workers`: the part to read on from (none past the last)."""
 
     def front(self) -> Iterator[ReadItem]:
         """The items of the parts this process takes from the front, in order."""
@@ -165,6 +163,27 @@ class Split:
             yield outcome
             k += 1
         self.resume_at = k
+
+    def append_workers(self, store: Store, input_id: int) -> tuple[int, list[ReadIssue]]:
+        """Append the workers' parts to `store` in order, numbering on; (records, issues)
+        they held, their locators shifted where a part was numbered from 0."""
+        prefix = getattr(self.reader, "locator_prefix", "")
+        records, issues = 0, []
+        for outcome in self.rest():
+            unnumbered = self.parts[outcome.part].first_record is None
+            shift = self.next_record if unnumbered else 0
+            store.append_database(outcome.database, input_id,  # type: ignore[arg-type]
+                                  locator_prefix=prefix, shift=shift)
+            records += outcome.records
+            issues.extend(_shifted(issue, prefix, shift) for issue in outcome.issues)
+            self.next_record = shift + outcome.next_record
+        return records, issues
+
+    def remainder(self) -> Part | None:
+        """After `append_workers`: what this process reads on, to the end of the file."""
+        if self.resume_at >= len(self.parts):
+            return None
+        return self.parts[self.resume_at]._replace(end=None, first_record=self.next_record)
 
 
 @contextmanager

@@ -176,10 +176,13 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
             with parts.split(reader, path, file_parts, jobs) as split:
                 take(read_file(path, reader, split.front()))
                 if split.trusted:
-                    records += _append_parts(store, input_id, reader, split, issues, on_issue)
-                    if split.resume_at < len(file_parts):
-                        rest = file_parts[split.resume_at]._replace(
-                            end=None, first_record=split.next_record)
+                    appended, their_issues = split.append_workers(store, input_id)
+                    records += appended
+                    for problem in their_issues:
+                        issues.append(problem)
+                        if on_issue:
+                            on_issue(problem)
+                    if (rest := split.remainder()) is not None:
                         take(read_file(path, reader, reader.read_part(path, rest),  # type: ignore[attr-defined]
                                        records))
         store.flush()
@@ -190,27 +193,6 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                     records=records, errors=errors, warnings=len(issues) - errors)
     return InputSummary(path=str(path), format=reader.format, records=records,
                         issues=tuple(issues))
-
-
-def _append_parts(store: Store, input_id: int, reader: Reader, split: parts.Split,
-                  issues: list[ReadIssue], on_issue: Callable[[ReadIssue], None] | None) -> int:
-    """Append the workers' parts in order, numbering on (`split.next_record`); return
-    how many records they held."""
-    prefix = getattr(reader, "locator_prefix", "")
-    records = 0
-    for outcome in split.rest():
-        unnumbered = split.parts[outcome.part].first_record is None
-        shift = split.next_record if unnumbered else 0
-        store.append_database(outcome.database, input_id,  # type: ignore[arg-type]
-                              locator_prefix=prefix, shift=shift)
-        records += outcome.records
-        split.next_record = shift + outcome.next_record if unnumbered else outcome.next_record
-        for problem in outcome.issues:
-            problem = parts.shifted(problem, prefix, shift)
-            issues.append(problem)
-            if on_issue:
-                on_issue(problem)
-    return records
 
 
 def _open_database(store: Store, input_id: int, path: Path, database: AddressDatabase,

@@ -27,11 +27,12 @@ from hostmap.ingest import (
     zeek_logs,
     zone_file,
 )
-from hostmap.ingest._reader import Part, PartOverrun, PartReader, Reader, ReadItem
+from hostmap.ingest._reader import WHOLE_FILE, Part, PartOverrun, PartReader, Reader, ReadItem
 from hostmap.model import Provenance, ReadIssue, Severity
 
 __all__ = [
     "READERS",
+    "WHOLE_FILE",
     "Part",
     "PartOverrun",
     "PartReader",

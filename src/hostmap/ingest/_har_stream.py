@@ -124,8 +124,7 @@ class HarStream:
         `limit`: read at most this many bytes, a part of the file that should end
         where an entry starts (`PartEnd` is raised there).  Where it does not -- the
         limit falls inside a value, or the entries array ends first -- the walk
-        calls `on_overrun` (which may raise) and reads on past the limit; `overran`
-        is then True.
+        calls `on_overrun` (which may raise) and reads on past the limit.
         """
         self._raw_decode = _FLOAT_DECODER.raw_decode if floats else _raw_decode
         self._stream = stream
@@ -139,7 +138,6 @@ class HarStream:
         self._left = limit
         self._at_limit = False
         self._on_overrun = on_overrun
-        self.overran = False
         self.unicode_ok = True
         """False when the last value given held text that is not Unicode."""
 
@@ -195,7 +193,6 @@ class HarStream:
         """The limit is not where an entry starts: read on past it."""
         if self._on_overrun is not None:
             self._on_overrun()
-        self.overran = True
         self._left = None
         self._at_limit = self._eof = False
 

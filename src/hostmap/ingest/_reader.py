@@ -8,7 +8,8 @@ from typing import Any, NamedTuple, Protocol
 
 from hostmap.model import Observation, ReadIssue
 
-__all__ = ["BulkLoader", "Part", "PartOverrun", "PartReader", "Reader", "ReadItem"]
+__all__ = ["WHOLE_FILE", "BulkLoader", "Part", "PartOverrun", "PartReader", "Reader", "ReadItem",
+           "parts_from_starts"]
 
 ReadItem = Observation | ReadIssue
 
@@ -22,6 +23,17 @@ class Part(NamedTuple):
     start: int
     end: int | None
     first_record: int | None
+
+
+WHOLE_FILE = Part(0, None, 0)
+"""The one part of a file that is not cut."""
+
+
+def parts_from_starts(starts: list[Part]) -> list[Part]:
+    """`starts` (ends not yet set) with each part ending where the next begins, the last
+    at the end of the file."""
+    ends = [following.start for following in starts[1:]] + [None]
+    return [part._replace(end=end) for part, end in zip(starts, ends, strict=True)]
 
 
 class PartOverrun(Exception):  # noqa: N818 - a finding about the cut, not a reader error

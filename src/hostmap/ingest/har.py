@@ -50,7 +50,7 @@ import ijson  # type: ignore[import-untyped]
 
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.ingest._har_stream import BrokenJson, HarStream, PartEnd
-from hostmap.ingest._reader import Part, PartOverrun, ReadItem
+from hostmap.ingest._reader import WHOLE_FILE, Part, PartOverrun, ReadItem, parts_from_starts
 from hostmap.model import HttpExchange, Provenance, ReadIssue, Severity, normalize_address
 
 __all__ = ["HarReader", "MAX_BODY_CHARS", "MAX_HEADER_CHARS", "find_urls", "is_text_media_type",
@@ -145,7 +145,7 @@ class HarReader:
         return 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        yield from self._walk(path, Part(0, None, 0), to_end=True)
+        yield from self._walk(path, WHOLE_FILE, to_end=True)
 
     def parts(self, path: Path, count: int) -> list[Part]:
         """Up to `count` parts cut where an entry seems to start (see `_entry_near`); the
@@ -214,7 +214,7 @@ _BETWEEN_ENTRIES = re.compile(r'\}[ \t\r\n]*,[ \t\r\n]*(\{)[ \t\r\n]*"')
 
 def _cut_entries(path: Path, count: int) -> list[Part]:
     size = path.stat().st_size
-    cuts = [Part(0, None, 0)]
+    cuts = [WHOLE_FILE]
     with open(path, "rb") as stream:
         for target in (size * k // count for k in range(1, count)):
             if target <= cuts[-1].start:
@@ -222,8 +222,7 @@ def _cut_entries(path: Path, count: int) -> list[Part]:
             start = _entry_near(stream, target)
             if start is not None and start > cuts[-1].start:
                 cuts.append(Part(start, None, None))
-    ends = [following.start for following in cuts[1:]] + [None]
-    return [part._replace(end=end) for part, end in zip(cuts, ends, strict=True)]
+    return parts_from_starts(cuts)
 
 
 def _entry_near(stream: BinaryIO, target: int) -> int | None:

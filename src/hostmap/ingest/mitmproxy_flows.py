@@ -73,7 +73,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from hostmap.errors import MalformedInput, TruncatedInput
 from hostmap.hostnames import is_address
 from hostmap.ingest import _tnetstring_lazy as lazy
-from hostmap.ingest._reader import Part, ReadItem
+from hostmap.ingest._reader import WHOLE_FILE, Part, ReadItem, parts_from_starts
 from hostmap.ingest.har import MAX_BODY_CHARS, find_urls, is_text_media_type
 from hostmap.ingest.mitmproxy_format import _RECORD_START, MitmproxyFlowsReader, reader
 from hostmap.model import Certificate, HttpExchange, Provenance, ReadIssue, Severity
@@ -104,7 +104,7 @@ def flow_parts(path: Path, count: int) -> list[Part]:
     is the last part, whose reading reports it as reading the whole file would.
     """
     size = path.stat().st_size
-    cuts = [Part(0, None, 0)]
+    cuts = [WHOLE_FILE]
     with open(path, "rb") as stream:
         position, index = 0, 0
         for target in (size * k // count for k in range(1, count)):
@@ -113,19 +113,13 @@ def flow_parts(path: Path, count: int) -> list[Part]:
                 head = stream.read(13)
                 colon = head.find(b":")
                 if colon < 1 or not head[:colon].isdigit():
-                    return _ended(cuts)
+                    return parts_from_starts(cuts)
                 position += colon + 1 + int(head[:colon]) + 1
                 index += 1
             if position >= size:
                 break
             cuts.append(Part(position, None, index))
-    return _ended(cuts)
-
-
-def _ended(cuts: list[Part]) -> list[Part]:
-    """Each part ends where the next begins; the last at the end of the file."""
-    ends = [following.start for following in cuts[1:]] + [None]
-    return [part._replace(end=end) for part, end in zip(cuts, ends, strict=True)]
+    return parts_from_starts(cuts)
 
 
 def read_with_mitmproxy(path: Path) -> Iterator[ReadItem]:
@@ -148,11 +142,8 @@ class _OversizedRecord(MalformedInput):
 _ItemsOf = Callable[[bytes, Provenance], list[ReadItem]]
 
 
-_WHOLE = Part(0, None, 0)
-
-
 def _read(path: Path, items_of: _ItemsOf,
-          part: Part = _WHOLE) -> Generator[ReadItem, None, int]:
+          part: Part = WHOLE_FILE) -> Generator[ReadItem, None, int]:
     """The items of `part`'s records; returns the number of the record after them."""
     with open(path, "rb") as stream:
         if part.start == 0:

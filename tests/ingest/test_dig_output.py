@@ -232,6 +232,19 @@ def test_sniff_rejects_files_of_other_formats(path: Path) -> None:
     assert reader.sniff(head(path), path) <= 0
 
 
+def test_sniff_wants_dig_lines_not_a_script_that_quotes_them() -> None:
+    """captures/make_henan_2022.py writes dig output: its quoted banner is no dig run
+    (it was read as one and gave ~950 errors), while dig's own lines are, BOM or not."""
+    script = Path(__file__).parents[2] / "captures" / "make_henan_2022.py"
+    assert b";; ANSWER SECTION:" in head(script)
+    assert reader.sniff(head(script), script) <= 0
+    banner = b"; <<>> DiG 9.16.1 <<>> example.com\n;; global options: +cmd\n"
+    assert reader.sniff(banner, Path("out.txt")) == 1.0
+    assert reader.sniff(b"\xef\xbb\xbf" + banner, Path("out.txt")) == 1.0
+    quoted = b'lines = [\n    "; <<>> DiG 9.16.1 <<>> example.com",\n    ";; Got answer:",\n]\n'
+    assert reader.sniff(quoted, Path("gen.py")) <= 0
+
+
 def test_sniff_scores_short_output_only_when_it_is_named() -> None:
     named = DATA / "good" / "dig-www.example.com.txt"
     unnamed = DATA / "bad" / "short-without-name.txt"

@@ -78,7 +78,9 @@ _OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})")
 _SECTION = re.compile(r";; ([A-Z ]+) (?:SECTION|PSEUDOSECTION):")
 _NAME_COMMENT = re.compile(r"(?:; *name:|#)\s*(\S+)(?:\s+([A-Za-z][A-Za-z0-9]*))?\s*$")
 _HOST = re.compile(r"(?:[\w*-][\w-]*\.)*[\w-]+\.?")
-_MARKERS = (b"; <<>> DiG", b";; ANSWER SECTION:", b";; Got answer:", b";; QUESTION SECTION:")
+_MARKER = re.compile(rb"^(?:\xef\xbb\xbf)?[ \t]*(?:; <<>> DiG|;; ANSWER SECTION:|;; Got answer:"
+                     rb"|;; QUESTION SECTION:)", re.MULTILINE)
+"""A line dig begins (not the same text quoted in a script that writes dig output)."""
 _DIG_RECORD = re.compile(rb"^\S+\.[ \t]+\d+[ \t]+(?:IN|CH|HS)[ \t]+[A-Z][A-Z0-9-]*[ \t]+\S")
 _ZONE_HINTS = (".zone", ".db", ".root", ".hints")
 
@@ -95,7 +97,7 @@ class DigOutputReader:
         self.cst_offset = cst_offset
 
     def sniff(self, head: bytes, path: Path) -> float:
-        if any(marker in head for marker in _MARKERS):
+        if _MARKER.search(head):
             return 1.0
         if path.name.lower().endswith(_ZONE_HINTS):
             return 0.0

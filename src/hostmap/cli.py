@@ -4,6 +4,7 @@ Exit codes (also in --help and the README):
   0  every input was read completely
   1  the report was written, but some input (or record) was skipped
   2  usage error, or nothing readable in the inputs
+  130, 143  stopped by Ctrl-C (SIGINT) or SIGTERM: nothing written
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  every input was read completely
   1  report written, but some input or record was skipped (see stderr)
-  2  usage error, or nothing readable in the inputs"""
+  2  usage error, or nothing readable in the inputs
+  130, 143  stopped by Ctrl-C or SIGTERM; nothing written"""
 
 
 def _fail(err: Console, exc: Exception, debug: bool) -> NoReturn:
@@ -106,7 +108,23 @@ SHOW_SECRETS = click.option(
          "e-mail addresses in the output (redacted by default).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group; Ctrl-C ends any command with one line and exit code 130
+    (128 + SIGINT, as the signal itself would), not click's "Aborted!" and 1, which
+    would read as "report written, some input skipped"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # On a terminal the ^C echo is still on the line: start a new one.
+            newline = "\n" if sys.stderr.isatty() else ""
+            click.echo(f"{newline}hostmap: interrupted", err=True)
+            sys.exit(128 + signal.SIGINT)
+
+
+@click.group(cls=_Commands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="hostmap")
 def main() -> None:
     """Map an app's endpoints to backend hosts, shared fronts, operators and migrations.

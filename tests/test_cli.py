@@ -194,8 +194,7 @@ def test_a_run_stopped_by_a_signal_leaves_no_spill_folder_or_partial_report(
     time.sleep(0.5)
     run.send_signal(getattr(signal, stop))
     _, err = run.communicate(timeout=60)
-    assert run.returncode == code
-    assert err.strip() == line
+    assert (run.returncode, err.strip()) == (code, line)
     assert list(temp.iterdir()) == []
     assert not report.exists()
 
@@ -229,6 +228,11 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
 
     with progress as update:
         assert progress.progress.tasks[0].total == 101_000
+        with big.open("rb", buffering=0) as f:  # hashed before it is read: not counted
+            f.read(90_000)
+            time.sleep(0.05)
+            assert progress.progress.tasks[0].completed == 0
+        update(str(big), 0, False)  # its reading begins
         with big.open("rb", buffering=0) as f:
             f.read(40_000)
             assert completed_soon(40_000) == 40_000
@@ -236,6 +240,7 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
             assert "reading big.pcap: 7 records" in progress.progress.tasks[0].description
         update(str(big), 10, True)
         assert completed_soon(100_000) == 100_000
+        update(str(small), 0, False)
         with small.open("rb", buffering=0) as f:
             f.read(1_000)
             assert completed_soon(101_000) == 101_000
@@ -257,10 +262,13 @@ def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(t
 
     from hostmap import parts
     from hostmap.cli import _progress
+    from hostmap.ingest import Part
 
     big = tmp_path / "big.har"
     big.write_bytes(b"x" * 100_000)
-    split = SimpleNamespace(sizes=[30_000, 30_000, 40_000], finished=[0, 0, 0])
+    split = SimpleNamespace(parts=[Part(0, 30_000, 0), Part(30_000, 60_000, None),
+                                   Part(60_000, None, None)],
+                            sizes=[30_000, 30_000, 40_000], finished=[0, 0, 0])
     monkeypatch.setitem(parts._SPLITS, os.path.realpath(big), split)
     progress = _progress(False, Console(file=io.StringIO(), force_terminal=True), (big,))
     progress.POLL_SECONDS = 0.01
@@ -268,8 +276,15 @@ def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(t
     def completed_soon(expected: int) -> float:
         return _completed_soon(progress, expected)
 
-    with progress:
+    with progress as update:
+        update(str(big), 0, False)
         split.finished[2] = 1  # a worker finished the last part first
         assert completed_soon(40_000) == 40_000
+        with big.open("rb", buffering=0) as f:  # this process, into the first part
+            f.read(10_000)
+            assert completed_soon(50_000) == 50_000
         split.finished[0] = 1
         assert completed_soon(70_000) == 70_000
+        with big.open("rb", buffering=0) as f:  # this process reads on after the workers'
+            f.seek(45_000)
+            assert completed_soon(85_000) == 85_000

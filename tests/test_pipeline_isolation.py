@@ -137,10 +137,13 @@ def test_an_interrupted_query_stops_the_run_instead_of_failing_one_file(
 
 
 @pytest.mark.usefixtures("crashing")
-def test_a_sigterm_that_duckdb_turned_into_another_error_still_ends_the_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("signum", "code", "line"), [(15, 143, ""),
+                                                     (2, 130, "hostmap: interrupted")])
+def test_a_signal_that_duckdb_turned_into_another_error_still_ends_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int,
+        line: str) -> None:
     # the handler recorded the signal; the file it hit failed with some other exception
     _, bad = _files(tmp_path)
-    monkeypatch.setattr(cli, "_stopped", [15])
+    monkeypatch.setattr(cli, "_stopped", [signum])
     result = CliRunner().invoke(main, ["analyze", str(bad), "-q"])
-    assert result.exit_code == 143
+    assert (result.exit_code, result.output.strip()) == (code, line)

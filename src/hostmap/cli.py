@@ -142,6 +142,7 @@ def main() -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGINT, _interrupted)
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -149,6 +150,20 @@ def _terminated(signum: int, frame: object) -> None:
     file are removed; the exit status is the usual 128 + 15."""
     _stopped.append(signum)
     raise SystemExit(128 + signal.SIGTERM)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C raises KeyboardInterrupt as Python's own handler does, and is recorded: a
+    DuckDB statement it lands in may fail with another exception instead."""
+    _stopped.append(signum)
+    raise KeyboardInterrupt
+
+
+def _stop_as_signalled() -> NoReturn:
+    """End the run as the signal that stopped it would: SIGTERM 143, Ctrl-C 130."""
+    if _stopped and _stopped[-1] == signal.SIGTERM:
+        raise SystemExit(128 + signal.SIGTERM)
+    raise KeyboardInterrupt  # one line and 130 (`_Commands`)
 
 
 _stopped: list[int] = []
@@ -253,8 +268,8 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
         with _progress(quiet, err, paths) as on_progress:
             summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
                                    on_issue=on_issue, isolate=not debug, jobs=jobs)
-        if _stopped:  # a SIGTERM that DuckDB turned into a failing file's error
-            raise SystemExit(128 + _stopped[-1])
+        if _stopped:  # a signal that DuckDB turned into a failing file's error
+            _stop_as_signalled()
         report = run_analyses(store, at=moment)
         if with_graph:
             from hostmap.graph import build_graph
@@ -262,7 +277,7 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             graph = build_graph(store, report)
     except duckdb.InterruptException:
         # Ctrl-C or SIGTERM arrived while DuckDB ran a query: stop as the signal would.
-        raise SystemExit(128 + (_stopped[-1] if _stopped else signal.SIGINT)) from None
+        _stop_as_signalled()
     finally:
         store.close()
     if not show_secrets:
@@ -285,8 +300,10 @@ class _progress:
 
     The bar counts bytes: those of the files finished, plus how far into the file
     being read this process is (the offset of its open descriptors on it, looked
-    up a few times a second), so it moves through one large capture too.  The
-    line shows the file's name, the records so far and the rate.
+    up a few times a second, once its reading has begun: `update(path, 0, False)`;
+    before that the file is hashed or cut, which runs through it too), so it moves
+    through one large capture too.  The line shows the file's name, the records so
+    far and the rate.
     """
 
     POLL_SECONDS = 0.5
@@ -324,6 +341,7 @@ class _progress:
         started = time.monotonic()
         total_records = 0
         finished: set[str] = set()
+        begun: set[str] = set()
         lock = threading.Lock()
         done_bytes = 0
 
@@ -337,12 +355,16 @@ class _progress:
             while not self._stop.wait(self.POLL_SECONDS):
                 offsets = _open_offsets(by_real_path)
                 # A file read in parts by several processes: the parts read so far.
-                for real, read in parts.bytes_read().items():
+                positions = {real: offsets[name] for real, name in by_real_path.items()
+                             if name in offsets}
+                for real, read in parts.bytes_read(positions).items():
                     if real in by_real_path:
                         offsets[by_real_path[real]] = read
                 with lock:  # a file finished since the offsets were read counts once
+                    # Before its records are read, a file is only hashed or cut: its
+                    # descriptor's offset then says nothing about the reading.
                     reading = sum(min(offset, sizes[path]) for path, offset in offsets.items()
-                                  if path not in finished)
+                                  if path in begun and path not in finished)
                     advance_to(done_bytes + reading)
 
         def update(path: str, records: int, done: bool) -> None:
@@ -358,6 +380,8 @@ class _progress:
                     advance_to(done_bytes)
                 self.progress.update(task, rate=rate, description=f"read {text.clean(name)}")
             else:
+                with lock:
+                    begun.add(path)
                 self.progress.update(task, rate=rate, description=(
                     f"reading {text.clean(name)}: {records:,} records"))
 

@@ -72,11 +72,26 @@ def cut(reader: Reader, path: Path, jobs: int) -> list[Part]:
     return parts if len(parts) >= 3 else [WHOLE_FILE]
 
 
-def bytes_read() -> dict[str, int]:
-    """Real path -> bytes of its parts read so far, of each file being read in parts."""
-    return {real: sum(size for size, done in zip(active.sizes, active.finished, strict=True)
-                      if done)
-            for real, active in list(_SPLITS.items())}
+def bytes_read(positions: dict[str, int]) -> dict[str, int]:
+    """Real path -> bytes read so far, of each file being read in parts.
+
+    `positions` holds how far this process is into a file (real path -> offset),
+    when it is reading one: this process reads from the front (or reads on after
+    the workers' parts), so everything before its position is read, and so is a
+    part after it that a worker finished.  Without a position, the finished
+    parts.
+    """
+    read = {}
+    for real, active in list(_SPLITS.items()):
+        finished = [(part.start, size) for part, size, done
+                    in zip(active.parts, active.sizes, active.finished, strict=True) if done]
+        done = sum(size for _, size in finished)
+        position = positions.get(real)
+        if position is not None:
+            done = max(done, position + sum(size for start, size in finished
+                                            if start >= position))
+        read[real] = done
+    return read
 
 
 def _shifted(issue: ReadIssue, prefix: str, offset: int) -> ReadIssue:

@@ -35,8 +35,9 @@ class InputSummary:
 
 
 ProgressCallback = Callable[[str, int, bool], None]
-"""Called as (path, records read so far, file finished) while files are read: every 1,000
-records and once when each file is done."""
+"""Called as (path, records read so far, file finished) while files are read: with 0 when a
+file's reading begins (it has been hashed and cut), every 1,000 records, and once when each
+file is done."""
 
 
 def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
@@ -138,6 +139,8 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                             skipped=True)
     bulk = getattr(reader, "load_into", None)
     if bulk is not None:
+        if on_progress:
+            on_progress(str(path), 0, False)
         # A reader that can hand the whole file to the store's own engine (DuckDB reading
         # JSON lines in bulk) does so; it reports the same records and issues.
         records, bulk_issues = bulk(path, store, input_id)
@@ -168,6 +171,8 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                     on_progress(str(path), records, False)
 
     file_parts = parts.cut(reader, path, jobs)
+    if on_progress:  # hashed and cut: from here on, the reading
+        on_progress(str(path), 0, False)
     with store.streaming():
         if len(file_parts) == 1:
             take(read_file(path, reader))

@@ -11,16 +11,27 @@ input costs a bounded amount of memory and ends as one issue per record:
 - `json_loads(data)` is `json.loads`, except that input nested deeper than
   the interpreter's recursion limit raises `ValueError` (like any other JSON
   error) instead of `RecursionError`.
+- `open_maybe_gzip(path)` and `inflated_head(head)`: the same file plain or
+  gzip-compressed, for the readers of exports that come either way.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["MAX_LINE_BYTES", "OverlongLine", "bounded_lines", "json_loads"]
+from hostmap.errors import TruncatedInput
+
+__all__ = ["GZIP_MAGIC", "MAX_LINE_BYTES", "OverlongLine", "bounded_lines", "inflated_head",
+           "json_loads", "open_maybe_gzip"]
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 MAX_LINE_BYTES = 16 * 2**20
 """The longest line a line reader keeps: far beyond any DNS or table record."""
@@ -67,3 +78,27 @@ def json_loads(data: bytes | str) -> Any:
         return json.loads(data)
     except RecursionError:
         raise ValueError("nested too deeply to read") from None
+
+
+def inflated_head(head: bytes) -> bytes | None:
+    """A file's first bytes as a sniffer should see them: inflated when they start a gzip
+    stream (as far as they go); None when that stream does not inflate."""
+    if not head.startswith(GZIP_MAGIC):
+        return head
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+    except zlib.error:
+        return None
+
+
+@contextmanager
+def open_maybe_gzip(path: Path) -> Iterator[IO[bytes]]:
+    """`path` open for reading, inflated when it is gzip; a compressed stream that is
+    damaged or ends early, while the block reads it, raises TruncatedInput."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    try:
+        with gzip.open(path, "rb") if compressed else path.open("rb") as stream:
+            yield stream
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from hostmap.hostnames import normalize_hostname
-from hostmap.ingest._lines import json_loads
+from hostmap.ingest._lines import GZIP_MAGIC, json_loads
 from hostmap.model import Provenance, ReadIssue, RecordType, Resolution
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = ["load_into"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 22
 
@@ -141,7 +140,7 @@ def _lines_file(path: Path) -> tuple[bool, int]:
     line must be a JSON object (not an "input" document, not SAF).
     """
     with path.open("rb") as probe:
-        compressed = probe.read(2) == _GZIP_MAGIC
+        compressed = probe.read(2) == GZIP_MAGIC
     try:
         with _open(path, compressed) as stream:
             first_line = b""

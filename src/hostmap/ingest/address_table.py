@@ -22,21 +22,18 @@ a bad row becomes a `ReadIssue` and reading goes on.
 
 from __future__ import annotations
 
-import gzip
 import ipaddress
-import zlib
 from collections.abc import Iterator
 from io import BufferedIOBase
 from pathlib import Path
 
-from hostmap.errors import MalformedInput, TruncatedInput
-from hostmap.ingest._lines import OverlongLine, bounded_lines
+from hostmap.errors import MalformedInput
+from hostmap.ingest._lines import OverlongLine, bounded_lines, inflated_head, open_maybe_gzip
 from hostmap.ingest._reader import ReadItem
 from hostmap.model import AddressInfo, Provenance, ReadIssue
 
 __all__ = ["AddressTableReader", "parse_row", "reader"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_WORDS = ("start", "range", "first", "from", "network")
 
 
@@ -89,11 +86,10 @@ class AddressTableReader:
     signature = "tab-separated rows: range_start range_end AS_number country description"
 
     def sniff(self, head: bytes, path: Path) -> float:
-        if head.startswith(_GZIP_MAGIC):
-            try:
-                head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
-            except zlib.error:
-                return 0.0
+        inflated = inflated_head(head)
+        if inflated is None:
+            return 0.0
+        head = inflated
         lines = head.splitlines()
         if head and not head.endswith(b"\n"):
             lines = lines[:-1]
@@ -113,13 +109,8 @@ class AddressTableReader:
         return 1.0 if good >= 2 else 0.8 if good else 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        with path.open("rb") as probe:
-            compressed = probe.read(2) == _GZIP_MAGIC
-        try:
-            with gzip.open(path) if compressed else path.open("rb") as stream:
-                yield from self._read_lines(stream, path)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc
+        with open_maybe_gzip(path) as stream:
+            yield from self._read_lines(stream, path)
 
     def _read_lines(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
         seen_data = False

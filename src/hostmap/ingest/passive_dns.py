@@ -31,24 +31,27 @@ it cannot reproduce exactly go through `read` (see `_pdns_bulk`).
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from io import BufferedIOBase
 from pathlib import Path
 from typing import Any
 
-from hostmap.errors import MalformedInput, TruncatedInput
-from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
+from hostmap.errors import MalformedInput
+from hostmap.ingest._lines import (
+    OverlongLine,
+    bounded_lines,
+    inflated_head,
+    json_loads,
+    open_maybe_gzip,
+)
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.zone_file import record_resolutions
 from hostmap.model import Provenance, ReadIssue, ResolutionSource, Severity
 
 __all__ = ["PassiveDnsReader", "parse_time", "reader"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _KEYS = (b'"rrname"', b'"rrtype"', b'"rdata"')
 
 
@@ -91,11 +94,10 @@ class PassiveDnsReader:
     signature = "JSON objects with rrname/rrtype/rdata keys (lines, an 'input' list, or DNSDB SAF)"
 
     def sniff(self, head: bytes, path: Path) -> float:
-        if head.startswith(_GZIP_MAGIC):
-            try:
-                head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
-            except zlib.error:
-                return 0.0
+        inflated = inflated_head(head)
+        if inflated is None:
+            return 0.0
+        head = inflated
         head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
         if head[:1] not in (b"{", b"["):
             return 0.0
@@ -114,14 +116,8 @@ class PassiveDnsReader:
         return 0.0
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        with path.open("rb") as probe:
-            compressed = probe.read(2) == _GZIP_MAGIC
-        opener = gzip.open if compressed else open
-        try:
-            with opener(path, "rb") as stream:
-                yield from self._read_stream(stream, path)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc
+        with open_maybe_gzip(path) as stream:
+            yield from self._read_stream(stream, path)
 
     def _read_stream(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
         lines = bounded_lines(stream)

@@ -21,16 +21,20 @@ after everything before it has been yielded.
 
 from __future__ import annotations
 
-import gzip
 import ipaddress
-import zlib
 from collections.abc import Iterator
 from io import BufferedIOBase
 from pathlib import Path
 
-from hostmap.errors import MalformedInput, TruncatedInput
+from hostmap.errors import MalformedInput
 from hostmap.hostnames import is_address
-from hostmap.ingest._lines import OverlongLine, bounded_lines, json_loads
+from hostmap.ingest._lines import (
+    OverlongLine,
+    bounded_lines,
+    inflated_head,
+    json_loads,
+    open_maybe_gzip,
+)
 from hostmap.ingest._reader import ReadItem
 from hostmap.ingest.passive_dns import parse_time
 from hostmap.ingest.zone_file import record_resolutions
@@ -38,7 +42,6 @@ from hostmap.model import Provenance, ReadIssue, Resolution, ResolutionSource
 
 __all__ = ["Rapid7FdnsReader", "reader"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _KEYS = frozenset({"timestamp", "name", "type", "value"})
 
 
@@ -51,11 +54,10 @@ class Rapid7FdnsReader:
     signature = "JSON lines with exactly timestamp/name/type/value keys, maybe gzip"
 
     def sniff(self, head: bytes, path: Path) -> float:
-        if head.startswith(_GZIP_MAGIC):
-            try:
-                head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
-            except zlib.error:
-                return 0.0
+        inflated = inflated_head(head)
+        if inflated is None:
+            return 0.0
+        head = inflated
         head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
         if head[:1] != b"{":
             return 0.0
@@ -68,14 +70,8 @@ class Rapid7FdnsReader:
         return 1.0 if record.keys() == _KEYS else 0.7
 
     def read(self, path: Path) -> Iterator[ReadItem]:
-        with path.open("rb") as probe:
-            compressed = probe.read(2) == _GZIP_MAGIC
-        opener = gzip.open if compressed else open
-        try:
-            with opener(path, "rb") as stream:
-                yield from self._read_stream(stream, path)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise TruncatedInput(f"compressed data ends early or is damaged ({exc})") from exc
+        with open_maybe_gzip(path) as stream:
+            yield from self._read_stream(stream, path)
 
     def _read_stream(self, stream: BufferedIOBase, path: Path) -> Iterator[ReadItem]:
         for number, raw in enumerate(bounded_lines(stream), 1):

@@ -220,6 +220,7 @@ def test_the_page_draws_every_node_offline(henan_page):
     assert henan_page.js("window.hostmap.nodeCount()") == graph.number_of_nodes()
     assert henan_page.js("window.hostmap.cy.edges().length") == graph.number_of_edges()
     assert henan_page.js("window.hostmap.cy.nodes('.group').length") == 3
+    assert henan_page.js("window.hostmap.layout") == "cose"
     assert henan_page.errors == []
     assert henan_page.requests and all(u.startswith("file:") for u in henan_page.requests)
 
@@ -337,3 +338,66 @@ def test_c1_controls_and_bidi_overrides_are_never_raw_in_the_data_block():
     assert not re.search("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), text
     assert "\\u202e" in text and "\\u009b" in text
     assert json.loads(text) == value
+
+
+def many_hosts_case(clusters: int = 60, hosts: int = 8) -> nx.MultiDiGraph:
+    """The Henan map plus `clusters` addresses with `hosts` host names resolving to each,
+    and each address's first host also on the next address (one large map, as a capture
+    of a few hundred requests gives)."""
+    _, graph = henan_case()
+    graph = graph.copy()
+    when = "2022-06-14T02:00:00Z"
+    for c in range(clusters):
+        address = f"address:198.51.{c // 250}.{c % 250 + 1}"
+        graph.add_node(address, kind="address", label=address.removeprefix("address:"))
+        for h in range(hosts):
+            host = f"host:h{h}.c{c}.example"
+            graph.add_node(host, kind="host", label=host.removeprefix("host:"))
+            targets = [address] if h or c + 1 == clusters else \
+                [address, f"address:198.51.{(c + 1) // 250}.{(c + 1) % 250 + 1}"]
+            for target in targets:
+                edge = f"resolves-to:{host}->{target}@{when}"
+                graph.add_edge(host, target, key=edge, id=edge, kind="resolves-to",
+                               rtype="A", sources=["dig"], current=True, first_seen=when,
+                               last_seen=when)
+    return graph
+
+
+def test_a_large_map_comes_with_positions_that_keep_neighbours_together():
+    import math
+
+    report, small = henan_case()
+    assert "positions" not in html_page.page_data(report, small)  # the page lays it out
+    graph = many_hosts_case()
+    assert graph.number_of_nodes() > html_page.COSE_MAX_NODES
+    positions = html_page.page_data(report, graph)["positions"]
+    assert positions == html_page.page_data(report, graph)["positions"]  # the same each time
+    assert set(positions) == {str(n) for n in graph.nodes}
+    assert all(math.isfinite(v) for xy in positions.values() for v in xy)
+
+    def distance(a: str, b: str) -> float:
+        return math.dist(positions[a], positions[b])
+
+    nodes = sorted(positions)
+    edge_length = sum(distance(u, v) for u, v in graph.edges()) / graph.number_of_edges()
+    pairs = [(nodes[i], nodes[(i * 7919) % len(nodes)]) for i in range(len(nodes))]
+    spread = sum(distance(a, b) for a, b in pairs) / len(pairs)
+    assert edge_length < spread / 4, "a host should sit near the address it resolves to"
+
+
+def test_a_large_map_opens_at_once_without_boxes(browser, tmp_path):
+    # the browser's own layout ("cose") took ~8 s for 500 nodes and never ended for 2,000
+    report, _ = henan_case()
+    graph = many_hosts_case()
+    page = Page(browser, tmp_path / "large.html", html_page.render(report, graph))
+    try:
+        assert page.js("window.hostmap.layout") == "quick"
+        assert page.js("window.hostmap.nodeCount()") == graph.number_of_nodes()
+        assert page.js("window.hostmap.cy.nodes('.group').length") == 0
+        assert "large map" in page.page.locator("#counts").text_content()
+        assert page.js("id => window.hostmap.select(id)", SHARED)
+        assert page.page.locator("#details h2").text_content() == "117.160.221.251"
+        assert page.errors == []
+    finally:
+        page.close()
+

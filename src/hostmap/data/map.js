@@ -60,9 +60,11 @@
     return KIND_COLOURS[data.kind] || "#757575";
   }
 
-  /* ---- elements: the groups become compound parents ---- */
+  /* ---- elements: the groups become compound parents (not on a large map, whose
+     positions come with it: there a family's members may lie far apart) ---- */
+  var positions = doc.positions || null;
   var parentOf = {};
-  var elements = doc.groups.map(function (g) {
+  var elements = (positions ? [] : doc.groups).map(function (g) {
     g.members.forEach(function (m) { parentOf[m] = g.id; });
     return { group: "nodes", classes: "group",
       data: { id: g.id, kind: "group", groupKind: g.kind, verdict: g.verdict, head: g.head,
@@ -133,13 +135,20 @@
     layout: { name: "preset" }, minZoom: 0.05, maxZoom: 6
   });
   var SHORT_EDGES = { "fronted-by": 20, "backend-of": 20, "names-place": 25, "member-of-family": 30 };
-  var layout = cy.layout({
+  var layout = positions ? cy.layout({
+    name: "preset", fit: true, padding: 20,
+    positions: function (n) { var xy = positions[n.id()] || [0, 0]; return { x: xy[0], y: xy[1] }; }
+  }) : cy.layout({
     name: "cose", animate: false, randomize: true, fit: true, padding: 20,
     idealEdgeLength: function (e) { return SHORT_EDGES[e.data("kind")] || 70; },
     nodeRepulsion: function (n) { return n.data("kind") === "place" ? 3000 : 8000; },
     nestingFactor: 0.8, gravity: 0.6, numIter: 3000, componentSpacing: 60
   });
-  var api = { cy: cy, ready: false };
+  var api = { cy: cy, ready: false, layout: positions ? "quick" : "cose" };
+  if (positions) {
+    document.getElementById("counts").appendChild(el("span",
+      " \u00b7 large map: grouped by communities, no boxes; search to find a node", "hint"));
+  }
   layout.one("layoutstop", function () { Math.random = realRandom; api.ready = true; });
   layout.run();
 
@@ -333,8 +342,9 @@
   Object.keys(VERDICT_COLOURS).forEach(function (v) { kinds.appendChild(chip("front: " + v, VERDICT_COLOURS[v])); });
   legend.appendChild(el("h3", "legend"));
   legend.appendChild(kinds);
-  legend.appendChild(el("p", "Dashed boxes: a front with its address and backends, or a host " +
-    "family. Dashed grey arrows: resolutions that no longer hold.", "hint"));
+  legend.appendChild(el("p", (positions ? "" : "Dashed boxes: a front with its address and " +
+    "backends, or a host family. ") + "Dashed grey arrows: resolutions that no longer hold.",
+    "hint"));
 
   api.nodeCount = function () { return cy.nodes().not(".group").length; };
   api.select = select;

@@ -9,10 +9,15 @@ script and style and `data:` images only, so the page can load nothing.
 
 What the page shows: nodes coloured by kind and front verdict, with each
 front (its address and backends) and each host family drawn inside a
-compound box; a search box (`#search`); a side panel (`#details`) with the
-clicked node's kind, label, time range, attributes, neighbours and evidence;
-and a time control (`#time`, `#time-label`, `#all-time`) that keeps only the
-resolves-to edges valid on the chosen day.  The script puts data into the
+compound box (maps of at most `COSE_MAX_NODES` nodes, which the browser lays
+out itself with Cytoscape's force-directed "cose"; it grows with the square
+of the nodes: ~8 s for 500 here, minutes for a few thousand, which a
+capture of a few hundred requests reaches.  A larger map comes with the
+positions worked out here, `quick_layout`, and no boxes); a search box
+(`#search`); a side panel (`#details`) with the clicked node's kind, label,
+time range, attributes, neighbours and evidence; and a time control (`#time`,
+`#time-label`, `#all-time`) that keeps only the resolves-to edges valid on the
+chosen day.  The script puts data into the
 page with `textContent` only.  Tests drive it through `window.hostmap`.
 
 Safety of the embedded data: the JSON has every `<`, `>` and `&` written as
@@ -37,7 +42,16 @@ import networkx as nx
 from hostmap.graph import clusters
 from hostmap.render import cytoscape
 
-__all__ = ["CSP", "DATA_ID", "VENDOR_JS", "embed_json", "page_data", "render"]
+__all__ = ["COSE_MAX_NODES", "CSP", "DATA_ID", "VENDOR_JS", "embed_json", "page_data",
+           "quick_layout", "render"]
+
+COSE_MAX_NODES = 300
+"""Up to this many nodes the page lays the map out itself (a few seconds); beyond, it is
+given `quick_layout`'s positions."""
+
+_SPRING_MAX_NODES = 400
+"""networkx lays out a group of up to this many nodes with NumPy (more needs SciPy)."""
+_SEED = 20220614
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
        "img-src data:; base-uri 'none'; form-action 'none'")
@@ -97,12 +111,59 @@ def page_data(report: dict[str, Any], graph: nx.MultiDiGraph) -> dict[str, Any]:
             groups.append({"id": f"group:{head}", "head": head, "members": members,
                            "label": _group_label(graph, head), "kind": graph.nodes[head]["kind"],
                            "verdict": graph.nodes[head].get("verdict")})
-    return {
+    data = {
         "schema": "hostmap/html-map/1",
         "at": str(graph.graph.get("at") or report.get("at") or ""),
         "elements": doc["elements"],
         "groups": groups,
     }
+    if graph.number_of_nodes() > COSE_MAX_NODES:
+        data["positions"] = {str(node): xy for node, xy in quick_layout(graph).items()}
+    return data
+
+
+def quick_layout(graph: nx.MultiDiGraph) -> dict[Any, list[float]]:
+    """Positions for a map too large for the page's own layout, in a few seconds for
+    thousands of nodes: the graph's communities (Louvain, split again while larger
+    than networkx can lay out with NumPy), each drawn with networkx's spring layout
+    and sized by its number of nodes, packed in rows, the largest first."""
+    simple = nx.Graph(graph)
+    pending = [set(c) for c in nx.community.louvain_communities(simple, seed=_SEED)]
+    communities = []
+    while pending:
+        community = pending.pop()
+        if len(community) <= _SPRING_MAX_NODES:
+            communities.append(community)
+            continue
+        parts = nx.community.louvain_communities(simple.subgraph(community), resolution=2,
+                                                 seed=_SEED)
+        if len(parts) > 1:
+            pending.extend(set(part) for part in parts)
+        else:  # cannot be split: drawn as a circle
+            communities.append(community)
+    communities.sort(key=lambda c: (-len(c), min(map(str, c))))
+    boxes = []
+    for community in communities:
+        sub = simple.subgraph(community)
+        size = 40.0 * len(community) ** 0.5  # half the box's side, in pixels
+        if len(community) <= _SPRING_MAX_NODES:
+            layout = nx.spring_layout(sub, seed=_SEED, scale=size)
+        else:
+            layout = nx.circular_layout(sub, scale=size)
+        boxes.append((size, layout))
+    width = sum((2 * size + 60) ** 2 for size, _ in boxes) ** 0.5
+    positions: dict[Any, list[float]] = {}
+    x = y = row_height = 0.0
+    for size, layout in boxes:
+        side = 2 * size + 60
+        if x > 0 and x + side > width:
+            x, y, row_height = 0.0, y + row_height, 0.0
+        centre_x, centre_y = x + side / 2, y + side / 2
+        for node, (px, py) in layout.items():
+            positions[node] = [round(centre_x + float(px), 1), round(centre_y + float(py), 1)]
+        x += side
+        row_height = max(row_height, side)
+    return positions
 
 
 def _title(data: dict[str, Any]) -> str:

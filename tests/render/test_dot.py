@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,23 @@ def test_graphviz_lays_out_the_henan_map():
     assert "117.160.221.251" in svg and "hnzwfw.gov.cn" in svg
     assert dot.render_svg(report, graph).startswith(b"<?xml")
     assert dot.render_png(report, graph).startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(shutil.which("sfdp") is None, reason="Graphviz is not installed")
+def test_a_large_map_is_drawn_by_sfdp(monkeypatch):
+    # dot failed on the 2,024-node map of a 1,000-entry HAR ("trouble in init_rank")
+    from tests.render.test_html_page import many_hosts_case
+
+    report, _ = henan_case()
+    graph = many_hosts_case()
+    assert graph.number_of_nodes() > dot.LAYERED_MAX_NODES
+    programs, run = [], subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: programs.append(args[0])
+                        or run(args, **kw))
+    svg = dot.render_svg(report, graph).decode("utf-8")
+    assert [Path(p).name for p in programs] == ["sfdp"]
+    assert "h7.c59.example" in svg and "117.160.221.251" in svg
+    assert 'class="graph"' in svg and svg.count('class="node"') == graph.number_of_nodes()
 
 
 def test_hostile_names_stay_text_and_the_dot_still_parses():

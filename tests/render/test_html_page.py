@@ -348,18 +348,19 @@ def many_hosts_case(clusters: int = 60, hosts: int = 8) -> nx.MultiDiGraph:
     graph = graph.copy()
     when = "2022-06-14T02:00:00Z"
     for c in range(clusters):
+        evidence = [{"file": "dig.txt", "format": "dig", "locator": f"line {c + 1}"}]
+        seen = {"evidence": evidence, "evidence_total": 1, "first_seen": when, "last_seen": when}
         address = f"address:198.51.{c // 250}.{c % 250 + 1}"
-        graph.add_node(address, kind="address", label=address.removeprefix("address:"))
+        graph.add_node(address, kind="address", label=address.removeprefix("address:"), **seen)
         for h in range(hosts):
             host = f"host:h{h}.c{c}.example"
-            graph.add_node(host, kind="host", label=host.removeprefix("host:"))
+            graph.add_node(host, kind="host", label=host.removeprefix("host:"), **seen)
             targets = [address] if h or c + 1 == clusters else \
                 [address, f"address:198.51.{(c + 1) // 250}.{(c + 1) % 250 + 1}"]
             for target in targets:
                 edge = f"resolves-to:{host}->{target}@{when}"
                 graph.add_edge(host, target, key=edge, id=edge, kind="resolves-to",
-                               rtype="A", sources=["dig"], current=True, first_seen=when,
-                               last_seen=when)
+                               rtype="A", sources=["dig"], current=True, **seen)
     return graph
 
 

@@ -1,4 +1,8 @@
-"""The map as Graphviz DOT, and drawn to SVG or PNG by Graphviz's `dot` when it is installed.
+"""The map as Graphviz DOT, and drawn to SVG or PNG by Graphviz when it is installed.
+
+Graphviz's layered `dot` draws a map of up to `LAYERED_MAX_NODES` nodes; a larger
+one goes to its force-directed `sfdp`, which takes seconds where `dot` takes
+minutes or fails ("trouble in init_rank" on 2,000 nodes with clusters).
 
 Fronts (with their address and backends) and host-name families are drawn
 as clusters; node shapes and colours follow the node kind; a resolves-to
@@ -24,6 +28,8 @@ from hostmap.render._escape import dot_string
 __all__ = ["IMAGE_FORMATS", "render", "render_image", "render_png", "render_svg"]
 
 IMAGE_FORMATS = ("svg", "png")
+LAYERED_MAX_NODES = 300
+"""The largest map drawn with `dot`; larger ones with `sfdp`."""
 DOT_TIMEOUT = 600
 """Seconds Graphviz may take to lay out one map."""
 
@@ -133,31 +139,36 @@ def render(report: dict[str, Any], graph: nx.MultiDiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_image(dot_text: str, fmt: str) -> bytes:
-    """`dot_text` laid out and drawn by Graphviz's `dot` as `fmt` (svg or png)."""
+def render_image(dot_text: str, fmt: str, engine: str = "dot") -> bytes:
+    """`dot_text` laid out and drawn by Graphviz's `engine` (dot, sfdp) as `fmt` (svg
+    or png)."""
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; expected one of {IMAGE_FORMATS}")
-    program = shutil.which("dot")
+    program = shutil.which(engine)
     if program is None:
-        raise OutputError("Graphviz `dot` is not installed; install graphviz "
+        raise OutputError(f"Graphviz `{engine}` is not installed; install graphviz "
                           "(apt-get install graphviz) or use --format dot")
     try:
         done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
                               capture_output=True, timeout=DOT_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise OutputError(f"Graphviz `dot` took longer than {DOT_TIMEOUT} s") from exc
+        raise OutputError(f"Graphviz `{engine}` took longer than {DOT_TIMEOUT} s") from exc
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OutputError(f"Graphviz `dot` failed (exit {done.returncode}): "
+        raise OutputError(f"Graphviz `{engine}` failed (exit {done.returncode}): "
                           f"{message[0] if message else 'no message'}")
     return done.stdout
 
 
+def _engine(graph: nx.MultiDiGraph) -> str:
+    return "dot" if graph.number_of_nodes() <= LAYERED_MAX_NODES else "sfdp"
+
+
 def render_svg(report: dict[str, Any], graph: nx.MultiDiGraph) -> bytes:
     """The map drawn as SVG by Graphviz."""
-    return render_image(render(report, graph), "svg")
+    return render_image(render(report, graph), "svg", _engine(graph))
 
 
 def render_png(report: dict[str, Any], graph: nx.MultiDiGraph) -> bytes:
     """The map drawn as PNG by Graphviz."""
-    return render_image(render(report, graph), "png")
+    return render_image(render(report, graph), "png", _engine(graph))

@@ -32,6 +32,20 @@ def test_henan_report_has_findings_tables_and_the_map():
     assert text.count("```") == 2
 
 
+def test_a_map_larger_than_mermaid_draws_is_named_not_embedded():
+    # mermaid.js (and GitHub) draw nothing but an error past 500 edges or 50,000 characters
+    from tests.render.test_html_page import many_hosts_case
+
+    report, _ = henan_case()
+    graph = many_hosts_case()
+    assert graph.number_of_edges() > markdown.MERMAID_MAX_EDGES
+    text = markdown.render(report, graph)
+    assert "```mermaid" not in text
+    assert (f"The map ({graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges) "
+            "is larger than Mermaid draws") in text
+    assert "## Fronts" in text  # the rest of the report is all there
+
+
 def test_hostile_values_are_escaped_everywhere():
     report, graph = hostile_case()
     text = markdown.render(report, graph)

@@ -4,6 +4,9 @@ For a case file, a wiki page or an issue.  Every value from the data goes
 through `_escape.markdown` (emphasis, code, links, table pipes, HTML all
 shown as text); the map is the Mermaid flowchart of `render.mermaid`, whose
 labels never hold a backtick, so it cannot break out of its fenced block.
+A map larger than Mermaid draws by default (`MERMAID_MAX_CHARS` of text,
+`MERMAID_MAX_EDGES` edges: past them GitHub and mermaid.js show only an
+error) is replaced by a line naming the formats that hold it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ import networkx as nx
 from hostmap.render import mermaid
 from hostmap.render._escape import markdown as md
 
-__all__ = ["EVIDENCE_SHOWN", "render"]
+__all__ = ["EVIDENCE_SHOWN", "MERMAID_MAX_CHARS", "MERMAID_MAX_EDGES", "render"]
+
+MERMAID_MAX_CHARS = 50_000
+MERMAID_MAX_EDGES = 500
+"""mermaid.js's default maxTextSize and maxEdges."""
 
 EVIDENCE_SHOWN = 5
 """Records cited per finding or row; the rest are counted."""
@@ -150,13 +157,23 @@ def _inputs(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _map(report: dict[str, Any], graph: nx.MultiDiGraph) -> list[str]:
+    flowchart = mermaid.render(report, graph).rstrip("\n")
+    if len(flowchart) <= MERMAID_MAX_CHARS and graph.number_of_edges() <= MERMAID_MAX_EDGES:
+        return ["```mermaid", flowchart, "```", ""]
+    return [f"The map ({graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges) is "
+            f"larger than Mermaid draws ({MERMAID_MAX_CHARS:,} characters, "
+            f"{MERMAID_MAX_EDGES:,} edges): write it with `hostmap map` as `.html`, `.gexf`, "
+            "`.graphml` or `.svg`.", ""]
+
+
 def render(report: dict[str, Any], graph: nx.MultiDiGraph) -> str:
     """The report as a Markdown document with the Mermaid map embedded."""
     lines = ["# hostmap report", "",
              f"Host names resolved as of {_time(report.get('at'))}. Every finding cites the "
              "file and record it rests on.", ""]
     lines += _findings(report)
-    lines += ["## Map", "", "```mermaid", mermaid.render(report, graph).rstrip("\n"), "```", ""]
+    lines += ["## Map", ""] + _map(report, graph)
     for section in (_endpoints, _fronts, _shared, _families, _migrations, _operators, _inputs):
         lines += section(report)
     return "\n".join(lines).rstrip("\n") + "\n"

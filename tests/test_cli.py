@@ -137,6 +137,27 @@ def test_a_bad_query_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_query_shows_a_thousand_rows_and_json_prints_them_all(tmp_path):
+    # a case database may hold billions of rows: they were all fetched before printing
+    lines = [json.dumps({"rrname": f"h{i}.example.", "rrtype": "A", "rdata": [f"192.0.2.{i % 250}"],
+                         "time_first": 1600000000, "time_last": 1600000000 + i})
+             for i in range(1_500)]
+    (tmp_path / "pdns.jsonl").write_text("\n".join(lines) + "\n")
+    db = tmp_path / "case.duckdb"
+    _run("analyze", str(tmp_path / "pdns.jsonl"), "-q", "--db", str(db),
+         "-o", str(tmp_path / "r.txt"))
+    sql = "SELECT name, value FROM resolution ORDER BY last_seen"
+    shown = _run("query", str(db), sql)
+    assert shown.exit_code == 0
+    assert "h999.example" in shown.stdout and "h1000.example" not in shown.stdout
+    assert shown.stderr.strip() == ("hostmap: the first 1,000 rows are shown; --json prints "
+                                    "every row (or add LIMIT / OFFSET to the query)")
+    every = _run("query", str(db), sql, "--json")
+    assert [json.loads(line)["name"] for line in every.stdout.splitlines()] == \
+        [f"h{i}.example" for i in range(1_500)]
+    assert every.stderr == ""
+
+
 def test_export_writes_every_table_as_parquet(tmp_path):
     result = _run("export", str(HENAN), "-q", "--parquet", str(tmp_path / "pq"))
     assert result.exit_code == 0

@@ -37,6 +37,10 @@ from hostmap.store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
+QUERY_TABLE_ROWS = 1_000
+"""Rows `hostmap query` shows as a table (--json prints them all, a batch at a time)."""
+QUERY_BATCH = 10_000
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  every input was read completely
@@ -501,7 +505,8 @@ def query(db: Path, sql: str, as_json: bool) -> None:
 
     The tables (inputs, http, reference, resolution, address_info,
     certificate, issue) are described in the README. The database is opened
-    read-only.
+    read-only. The table shows the first 1,000 rows (and says when there are
+    more); --json prints every row as it comes, so it suits any size.
 
     \b
     Examples:
@@ -517,22 +522,29 @@ def query(db: Path, sql: str, as_json: bool) -> None:
         con.execute("SET TimeZone = 'UTC'")
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description or ()]
-        rows = cursor.fetchall()
+        # Rows come a batch at a time: a case database may hold billions.
+        rows = cursor.fetchmany(QUERY_BATCH if as_json else QUERY_TABLE_ROWS + 1)
+        if as_json:
+            while rows:
+                for row in rows:
+                    click.echo(json.dumps(json_doc.to_jsonable(dict(zip(names, row,
+                                                                        strict=True))),
+                                          ensure_ascii=False, default=str))
+                rows = cursor.fetchmany(QUERY_BATCH)
+            return
     except duckdb.Error as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         err.print(f"hostmap: error: {text.clean(db)}: {text.clean(first_line)}")
         sys.exit(EXIT_USAGE)
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(json_doc.to_jsonable(dict(zip(names, row, strict=True))),
-                                  ensure_ascii=False, default=str))
-        return
     from rich.table import Table
 
     table = Table(*names)
-    for row in rows:
+    for row in rows[:QUERY_TABLE_ROWS]:
         table.add_row(*(text.clean("" if v is None else v) for v in row))
     Console(highlight=False).print(table)
+    if len(rows) > QUERY_TABLE_ROWS:
+        err.print(f"hostmap: the first {QUERY_TABLE_ROWS:,} rows are shown; --json prints "
+                  "every row (or add LIMIT / OFFSET to the query)")
 
 
 @main.command()

@@ -158,6 +158,19 @@ def test_query_shows_a_thousand_rows_and_json_prints_them_all(tmp_path):
     assert every.stderr == ""
 
 
+def test_a_mermaid_map_too_large_to_draw_is_written_with_a_warning(tmp_path):
+    lines = [json.dumps({"rrname": f"h{i}.example.", "rrtype": "A",
+                         "rdata": [f"192.0.2.{i % 250}"]}) for i in range(600)]
+    (tmp_path / "pdns.jsonl").write_text("\n".join(lines) + "\n")
+    result = _run("map", str(tmp_path / "pdns.jsonl"), "-o", str(tmp_path / "map.mmd"))
+    assert result.exit_code == 0
+    assert (tmp_path / "map.mmd").read_text().startswith("flowchart")
+    assert result.stderr.startswith("hostmap: warning: the map has ")
+    assert "Mermaid draws at most 500" in result.stderr
+    small = _run("map", str(HENAN), "-o", str(tmp_path / "henan.mmd"))
+    assert "Mermaid" not in small.stderr
+
+
 def test_export_writes_every_table_as_parquet(tmp_path):
     result = _run("export", str(HENAN), "-q", "--parquet", str(tmp_path / "pq"))
     assert result.exit_code == 0

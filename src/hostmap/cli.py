@@ -228,7 +228,10 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
                                                  with_graph=map_file is not None, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         if map_file is not None and map_format is not None:
-            _write_atomically(map_file, RENDERERS[map_format](report, graph))
+            drawn = RENDERERS[map_format](report, graph)
+            if not quiet:
+                _warn_if_mermaid_cannot_draw(err, map_format, graph, drawn)
+            _write_atomically(map_file, drawn)
         rendered = json_doc.render(report) if as_json else None
         if output is not None:
             _write_atomically(output, rendered if rendered is not None else text.render(report))
@@ -422,6 +425,19 @@ def _open_offsets(files: dict[str, str]) -> dict[str, int]:
     return offsets
 
 
+def _warn_if_mermaid_cannot_draw(err: Console, map_format: str, graph: Any,
+                                 rendered: str | bytes) -> None:
+    """A Mermaid map past mermaid.js's defaults is drawn as an error message: say so."""
+    from hostmap.render.markdown import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES
+
+    edges = graph.number_of_edges()
+    if map_format == "mermaid" and (edges > MERMAID_MAX_EDGES or len(rendered) > MERMAID_MAX_CHARS):
+        err.print(f"hostmap: warning: the map has {edges:,} edges and {len(rendered):,} "
+                  f"characters; Mermaid draws at most {MERMAID_MAX_EDGES:,} and "
+                  f"{MERMAID_MAX_CHARS:,} unless configured otherwise: write it as .html, .gexf, "
+                  ".graphml or .svg")
+
+
 def _map_format(path: Path) -> str:
     name = format_for_path(path)
     if name is None or name not in RENDERERS:
@@ -478,6 +494,8 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
                                                  err, with_graph=True, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         rendered = RENDERERS[map_format](report, graph)
+        if not quiet:
+            _warn_if_mermaid_cannot_draw(err, map_format, graph, rendered)
         if output is not None:
             _write_atomically(output, rendered)
         elif isinstance(rendered, bytes):

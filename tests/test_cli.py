@@ -286,6 +286,30 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
     assert progress._poller is not None and not progress._poller.is_alive()
 
 
+def test_sanitize_shows_the_progress_bar_over_its_input(tmp_path, monkeypatch):
+    # a 700 MB HAR takes minutes to sanitize: the bar must move through it as for analyze
+    from hostmap import cli
+
+    calls = []
+
+    class Recording:
+        def __init__(self, quiet, err, paths):
+            calls.append(("paths", [str(p) for p in paths]))
+
+        def __enter__(self):
+            return lambda path, records, done: calls.append((path, records, done))
+
+        def __exit__(self, *exc):
+            calls.append("closed")
+
+    monkeypatch.setattr(cli, "_progress", Recording)
+    source = HENAN / "app-session.har"
+    result = _run("sanitize", str(source), str(tmp_path / "clean.har"))
+    assert result.exit_code == 0
+    assert calls == [("paths", [str(source)]), (str(source), 0, False), (str(source), 15, True),
+                     "closed"]
+
+
 def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(tmp_path,
                                                                               monkeypatch):
     import io

@@ -377,7 +377,8 @@ class _progress:
         def update(path: str, records: int, done: bool) -> None:
             nonlocal total_records, done_bytes
             elapsed = max(time.monotonic() - started, 1e-6)
-            rate = f"{(total_records + records) / elapsed:,.0f} records/s"
+            counted = total_records + records
+            rate = f"{counted / elapsed:,.0f} records/s" if counted else ""  # none counted yet
             name = Path(path).name
             if done:
                 total_records += records
@@ -390,7 +391,8 @@ class _progress:
                 with lock:
                     begun.add(path)
                 self.progress.update(task, rate=rate, description=(
-                    f"reading {text.clean(name)}: {records:,} records"))
+                    f"reading {text.clean(name)}: {records:,} records" if records
+                    else f"reading {text.clean(name)}"))
 
         self._poller = threading.Thread(target=poll, name="hostmap-progress", daemon=True)
         self._poller.start()
@@ -636,7 +638,12 @@ def sanitize(source: Path, target: Path, format_name: str | None, quiet: bool,
     """
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        summary = sanitize_file(source, target, format=format_name)
+        with _progress(quiet, err, (source,)) as on_progress:
+            if on_progress and source.is_file():
+                on_progress(str(source), 0, False)
+            summary = sanitize_file(source, target, format=format_name)
+            if on_progress:
+                on_progress(str(source), summary.records, True)
     except InputError as exc:
         _fail(err, InputError(f"{source}: {exc}"), debug)
     except HostmapError as exc:

@@ -286,11 +286,12 @@ def test_the_progress_bar_moves_through_a_file_while_it_is_read(tmp_path):
     assert progress._poller is not None and not progress._poller.is_alive()
 
 
-def test_sanitize_shows_the_progress_bar_over_its_input(tmp_path, monkeypatch):
-    # a 700 MB HAR takes minutes to sanitize: the bar must move through it as for analyze
+@pytest.fixture
+def progress_calls(monkeypatch) -> list:
+    """What the commands tell the progress bar (which is off without a terminal)."""
     from hostmap import cli
 
-    calls = []
+    calls: list = []
 
     class Recording:
         def __init__(self, quiet, err, paths):
@@ -303,11 +304,24 @@ def test_sanitize_shows_the_progress_bar_over_its_input(tmp_path, monkeypatch):
             calls.append("closed")
 
     monkeypatch.setattr(cli, "_progress", Recording)
+    return calls
+
+
+def test_sanitize_shows_the_progress_bar_over_its_input(tmp_path, progress_calls):
+    # a 700 MB HAR takes minutes to sanitize: the bar must move through it as for analyze
     source = HENAN / "app-session.har"
     result = _run("sanitize", str(source), str(tmp_path / "clean.har"))
     assert result.exit_code == 0
-    assert calls == [("paths", [str(source)]), (str(source), 0, False), (str(source), 15, True),
-                     "closed"]
+    assert progress_calls == [("paths", [str(source)]), (str(source), 0, False),
+                              (str(source), 15, True), "closed"]
+
+
+def test_export_shows_the_progress_bar_while_it_reads(tmp_path, progress_calls):
+    source = HENAN / "app-session.mitm"
+    result = _run("export", str(source), "--parquet", str(tmp_path / "pq"))
+    assert result.exit_code == 0
+    assert progress_calls == [("paths", [str(source)]), (str(source), 0, False),
+                              (str(source), 15, True), "closed"]
 
 
 def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(tmp_path,

@@ -606,7 +606,10 @@ def export(paths: tuple[Path, ...], folder: Path, db: Path | None, jobs: int, qu
                 if not quiet:
                     err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
 
-            load_paths(store, paths, on_issue=on_issue, jobs=jobs)
+            with _progress(quiet, err, paths) as on_progress:
+                load_paths(store, paths, on_progress=on_progress, on_issue=on_issue, jobs=jobs)
+            if _stopped:  # a signal that DuckDB turned into a failing file's error
+                _stop_as_signalled()
         written = store.export_parquet(folder)
     finally:
         store.close()

@@ -36,8 +36,8 @@ class InputSummary:
 
 ProgressCallback = Callable[[str, int, bool], None]
 """Called as (path, records read so far, file finished) while files are read: with 0 when a
-file's reading begins (it has been hashed and cut), every 1,000 records, and once when each
-file is done."""
+file's reading begins (it has been hashed and cut; not for a bulk load), every 1,000 records,
+and once when each file is done."""
 
 
 def load_paths(store: Store, paths: Iterable[Path], *, format: str | None = None,
@@ -139,10 +139,10 @@ def _load_file(store: Store, input_id: int, path: Path, explicit: bool, forced: 
                             skipped=True)
     bulk = getattr(reader, "load_into", None)
     if bulk is not None:
-        if on_progress:
-            on_progress(str(path), 0, False)
         # A reader that can hand the whole file to the store's own engine (DuckDB reading
-        # JSON lines in bulk) does so; it reports the same records and issues.
+        # JSON lines in bulk) does so; it reports the same records and issues.  Its reading
+        # is not announced to the progress bar: its own pass over the file (counting lines)
+        # would carry the bar to the end before DuckDB has loaded a row.
         records, bulk_issues = bulk(path, store, input_id)
         for problem in bulk_issues:
             store.add(input_id, problem)

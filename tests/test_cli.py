@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -322,6 +323,25 @@ def test_export_shows_the_progress_bar_while_it_reads(tmp_path, progress_calls):
     assert result.exit_code == 0
     assert progress_calls == [("paths", [str(source)]), (str(source), 0, False),
                               (str(source), 15, True), "closed"]
+
+
+def test_the_steps_after_reading_show_a_spinner(tmp_path, monkeypatch):
+    # on a large capture the analyses and the map take as long as the reading
+    import contextlib
+
+    from rich.console import Console
+
+    from hostmap import cli
+
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    assert isinstance(cli._status(True, terminal, "x"), contextlib.nullcontext)  # --quiet
+    assert not isinstance(cli._status(False, terminal, "x"), contextlib.nullcontext)
+    steps = []
+    monkeypatch.setattr(cli, "_status", lambda quiet, err, what: steps.append((quiet, what))
+                        or contextlib.nullcontext())
+    assert _run("map", str(HENAN), "-o", str(tmp_path / "map.html")).exit_code == 0
+    assert steps == [(False, "analysing what was read"), (False, "building the map"),
+                     (False, "drawing the map (html)")]
 
 
 def test_the_progress_bar_counts_the_parts_of_a_file_read_by_several_processes(tmp_path,

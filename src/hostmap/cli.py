@@ -9,6 +9,7 @@ Exit codes (also in --help and the README):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -228,7 +229,8 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
                                                  with_graph=map_file is not None, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         if map_file is not None and map_format is not None:
-            drawn = RENDERERS[map_format](report, graph)
+            with _status(quiet, err, f"drawing the map ({map_format})"):
+                drawn = RENDERERS[map_format](report, graph)
             if not quiet:
                 _warn_if_mermaid_cannot_draw(err, map_format, graph, drawn)
             _write_atomically(map_file, drawn)
@@ -277,11 +279,13 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
                                    on_issue=on_issue, isolate=not debug, jobs=jobs)
         if _stopped:  # a signal that DuckDB turned into a failing file's error
             _stop_as_signalled()
-        report = run_analyses(store, at=moment)
+        with _status(quiet, err, "analysing what was read"):
+            report = run_analyses(store, at=moment)
         if with_graph:
             from hostmap.graph import build_graph
 
-            graph = build_graph(store, report)
+            with _status(quiet, err, "building the map"):
+                graph = build_graph(store, report)
     except duckdb.InterruptException:
         # Ctrl-C or SIGTERM arrived while DuckDB ran a query: stop as the signal would.
         _stop_as_signalled()
@@ -406,6 +410,14 @@ class _progress:
             self.progress.stop()
 
 
+def _status(quiet: bool, err: Console, what: str) -> Any:
+    """A spinner on stderr saying what runs after the reading (on a large capture the
+    analyses and the map take as long as the reading): only on a terminal, not --quiet."""
+    if quiet or not err.is_terminal:
+        return contextlib.nullcontext()
+    return err.status(f"{what}...")
+
+
 def _open_offsets(files: dict[str, str]) -> dict[str, int]:
     """How far this process is into each of `files` (real path -> name) it has open: the
     largest offset of its descriptors on the file (Linux's /proc; elsewhere nothing)."""
@@ -495,7 +507,8 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
         report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
                                                  err, with_graph=True, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
-        rendered = RENDERERS[map_format](report, graph)
+        with _status(quiet, err, f"drawing the map ({map_format})"):
+            rendered = RENDERERS[map_format](report, graph)
         if not quiet:
             _warn_if_mermaid_cannot_draw(err, map_format, graph, rendered)
         if output is not None:

@@ -313,8 +313,8 @@ class _progress:
     being read this process is (the offset of its open descriptors on it, looked
     up a few times a second, once its reading has begun: `update(path, 0, False)`;
     before that the file is hashed or cut, which runs through it too), so it moves
-    through one large capture too.  The line shows the file's name, the records so
-    far and the rate.
+    through one large capture too.  The line (80 columns) shows the file's name,
+    the bar, the bytes, the records per second and the time left.
     """
 
     POLL_SECONDS = 0.5
@@ -335,7 +335,6 @@ class _progress:
             DownloadColumn,
             Progress,
             TextColumn,
-            TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
@@ -343,10 +342,10 @@ class _progress:
 
         sizes = {str(p): p.stat().st_size for p, _ in discover(self.paths) if p.is_file()}
         by_real_path = {os.path.realpath(p): p for p in sizes}
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+        # One line that fits 80 columns: the file, the bar, bytes, records/s, time left.
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=18),
                                  DownloadColumn(), TextColumn("{task.fields[rate]}"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=self.err, transient=True)
+                                 TimeRemainingColumn(), console=self.err, transient=True)
         task = self.progress.add_task("reading", total=sum(sizes.values()) or 1, rate="")
         self.progress.start()
         started = time.monotonic()
@@ -383,20 +382,18 @@ class _progress:
             elapsed = max(time.monotonic() - started, 1e-6)
             counted = total_records + records
             rate = f"{counted / elapsed:,.0f} records/s" if counted else ""  # none counted yet
-            name = Path(path).name
+            name = text.clean(Path(path).name)
+            name = name if len(name) <= 20 else name[:19] + "\u2026"
             if done:
                 total_records += records
                 with lock:
                     finished.add(path)
                     done_bytes += sizes.get(path, 0)
                     advance_to(done_bytes)
-                self.progress.update(task, rate=rate, description=f"read {text.clean(name)}")
             else:
                 with lock:
                     begun.add(path)
-                self.progress.update(task, rate=rate, description=(
-                    f"reading {text.clean(name)}: {records:,} records" if records
-                    else f"reading {text.clean(name)}"))
+            self.progress.update(task, rate=rate, description=name)
 
         self._poller = threading.Thread(target=poll, name="hostmap-progress", daemon=True)
         self._poller.start()

@@ -115,11 +115,15 @@ def state_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         names = [m["host"] for m in group["hosts"]]
         involved = [n for n in names if n in contacted]
-        note = (" (all contacted)" if involved == names else
-                f", including the contacted {_names(involved)}" if involved else "")
+        if involved and involved != names:  # each name once: the contacted, then the others
+            others = [n for n in names if n not in involved]
+            listed = (f", including the contacted {_names(involved)}; the others: "
+                      f"{_names(others)}")
+        else:
+            listed = f"{' (all contacted)' if involved else ''}: {_names(names)}"
         findings.append(_finding("shared", (
-            f"{group['host_count']} hosts share the address {group['target']} at {at}{note}: "
-            f"{_names(names)}."), [e for m in group["hosts"] for e in m["evidence"][:2]]))
+            f"{group['host_count']} hosts share the address {group['target']} at {at}{listed}."),
+            [e for m in group["hosts"] for e in m["evidence"][:2]]))
 
     mentioned = {g["target"] for g in report["shared"] if g["kind"] == "address"}
     mentioned |= {a for n in contacted if n in hosts for a in hosts[n]["addresses"]}

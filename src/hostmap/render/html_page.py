@@ -9,16 +9,17 @@ script and style and `data:` images only, so the page can load nothing.
 
 What the page shows: nodes coloured by kind and front verdict, with each
 front (its address and backends) and each host family drawn inside a
-compound box (maps of at most `COSE_MAX_NODES` nodes, which the browser lays
-out itself with Cytoscape's force-directed "cose"; it grows with the square
-of the nodes: ~8 s for 500 here, minutes for a few thousand, which a
-capture of a few hundred requests reaches.  A larger map comes with the
-positions worked out here, `quick_layout`, and no boxes); a search box
-(`#search`); a side panel (`#details`) with the clicked node's kind, label,
-time range, attributes, neighbours and evidence; and a time control (`#time`,
-`#time-label`, `#all-time`) that keeps only the resolves-to edges valid on the
-chosen day.  The script puts data into the
+compound box; a search box (`#search`); a side panel (`#details`) with the
+clicked node's kind, label, time range, attributes, neighbours and evidence;
+and a time control (`#time`, `#time-label`, `#all-time`) that keeps only the
+resolves-to edges valid on the chosen day.  The script puts data into the
 page with `textContent` only.  Tests drive it through `window.hostmap`.
+
+Layout: a map of at most `COSE_MAX_NODES` nodes is laid out by the browser
+(Cytoscape's force-directed "cose").  Its cost grows with the square of the
+nodes (~8 s for 500 on the test machine, minutes for the 2,000 nodes of a
+capture of a few hundred requests), so a larger map comes with positions
+worked out here (`quick_layout`) and without the compound boxes.
 
 Safety of the embedded data: the JSON has every `<`, `>` and `&` written as
 a `\\u003c`-style escape (so no `</script>` or `<!--` can occur in it), and

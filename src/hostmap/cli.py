@@ -274,11 +274,8 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
             err.print(f"hostmap: {text.clean(issue.severity)}: {where}: {text.clean(message)}")
 
     try:
-        with _progress(quiet, err, paths) as on_progress:
-            summaries = load_paths(store, paths, format=format_name, on_progress=on_progress,
-                                   on_issue=on_issue, isolate=not debug, jobs=jobs)
-        if _stopped:  # a signal that DuckDB turned into a failing file's error
-            _stop_as_signalled()
+        summaries = _read_inputs(store, paths, quiet, err, on_issue, format=format_name,
+                                 isolate=not debug, jobs=jobs)
         with _status(quiet, err, "analysing what was read"):
             report = run_analyses(store, at=moment)
         if with_graph:
@@ -296,6 +293,18 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
         graph = None if graph is None else redact_graph(graph)
     readable = sum(1 for s in summaries if _readable(s)) or (1 if db else 0)
     return report, problems, readable, graph
+
+
+def _read_inputs(store: Store, paths: tuple[Path, ...], quiet: bool, err: Console,
+                 on_issue: Any, **options: Any) -> list[InputSummary]:
+    """`load_paths` under the progress bar; a signal that DuckDB turned into a failing
+    file's error still ends the run as the signal would."""
+    with _progress(quiet, err, paths) as on_progress:
+        summaries = load_paths(store, paths, on_progress=on_progress, on_issue=on_issue,
+                               **options)
+    if _stopped:
+        _stop_as_signalled()
+    return summaries
 
 
 def _readable(summary: InputSummary) -> bool:
@@ -439,14 +448,13 @@ def _open_offsets(files: dict[str, str]) -> dict[str, int]:
 def _warn_if_mermaid_cannot_draw(err: Console, map_format: str, graph: Any,
                                  rendered: str | bytes) -> None:
     """A Mermaid map past mermaid.js's defaults is drawn as an error message: say so."""
-    from hostmap.render.markdown import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES
+    from hostmap.render.mermaid import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES, too_large
 
-    edges = graph.number_of_edges()
-    if map_format == "mermaid" and (edges > MERMAID_MAX_EDGES or len(rendered) > MERMAID_MAX_CHARS):
-        err.print(f"hostmap: warning: the map has {edges:,} edges and {len(rendered):,} "
-                  f"characters; Mermaid draws at most {MERMAID_MAX_EDGES:,} and "
-                  f"{MERMAID_MAX_CHARS:,} unless configured otherwise: write it as .html, .gexf, "
-                  ".graphml or .svg")
+    if map_format == "mermaid" and too_large(graph, rendered):
+        err.print(f"hostmap: warning: the map has {graph.number_of_edges():,} edges and "
+                  f"{len(rendered):,} characters; Mermaid draws at most {MERMAID_MAX_EDGES:,} "
+                  f"and {MERMAID_MAX_CHARS:,} unless configured otherwise: write it as .html, "
+                  ".gexf, .graphml or .svg")
 
 
 def _map_format(path: Path) -> str:
@@ -616,10 +624,7 @@ def export(paths: tuple[Path, ...], folder: Path, db: Path | None, jobs: int, qu
                 if not quiet:
                     err.print(f"hostmap: {text.clean(issue.severity)}: {text.clean(issue)}")
 
-            with _progress(quiet, err, paths) as on_progress:
-                load_paths(store, paths, on_progress=on_progress, on_issue=on_issue, jobs=jobs)
-            if _stopped:  # a signal that DuckDB turned into a failing file's error
-                _stop_as_signalled()
+            _read_inputs(store, paths, quiet, err, on_issue, jobs=jobs)
         written = store.export_parquet(folder)
     finally:
         store.close()

@@ -18,12 +18,9 @@ import networkx as nx
 
 from hostmap.render import mermaid
 from hostmap.render._escape import markdown as md
+from hostmap.render.mermaid import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES
 
 __all__ = ["EVIDENCE_SHOWN", "MERMAID_MAX_CHARS", "MERMAID_MAX_EDGES", "render"]
-
-MERMAID_MAX_CHARS = 50_000
-MERMAID_MAX_EDGES = 500
-"""mermaid.js's default maxTextSize and maxEdges."""
 
 EVIDENCE_SHOWN = 5
 """Records cited per finding or row; the rest are counted."""
@@ -159,7 +156,7 @@ def _inputs(report: dict[str, Any]) -> list[str]:
 
 def _map(report: dict[str, Any], graph: nx.MultiDiGraph) -> list[str]:
     flowchart = mermaid.render(report, graph).rstrip("\n")
-    if len(flowchart) <= MERMAID_MAX_CHARS and graph.number_of_edges() <= MERMAID_MAX_EDGES:
+    if not mermaid.too_large(graph, flowchart):
         return ["```mermaid", flowchart, "```", ""]
     return [f"The map ({graph.number_of_nodes():,} nodes, {graph.number_of_edges():,} edges) is "
             f"larger than Mermaid draws ({MERMAID_MAX_CHARS:,} characters, "

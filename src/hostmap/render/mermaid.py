@@ -6,7 +6,8 @@ subgraph ids `s0`, `s1`, ...; every label is quoted and written with
 Mermaid's entity escapes (`#quot;`, `#lt;`, `#35;` ...) by
 `_escape.mermaid_label`, so a name carrying markup or Mermaid syntax shows
 as text.  A resolves-to or cname edge that no longer held at the report's
-moment is dotted.
+moment is dotted.  `too_large` says when mermaid.js (and GitHub) would draw
+only an error instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ import networkx as nx
 from hostmap.graph import clusters
 from hostmap.render._escape import mermaid_label
 
-__all__ = ["render"]
+__all__ = ["MERMAID_MAX_CHARS", "MERMAID_MAX_EDGES", "render", "too_large"]
+
+MERMAID_MAX_CHARS = 50_000
+MERMAID_MAX_EDGES = 500
+"""mermaid.js's default maxTextSize and maxEdges."""
+
+
+def too_large(graph: nx.MultiDiGraph, flowchart: str | bytes) -> bool:
+    """Whether mermaid.js, as configured by default, draws `flowchart` only as an error."""
+    return graph.number_of_edges() > MERMAID_MAX_EDGES or len(flowchart) > MERMAID_MAX_CHARS
 
 # Mermaid node shapes around a quoted label: (open, close).
 _SHAPES = {

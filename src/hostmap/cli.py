@@ -194,13 +194,17 @@ _stopped: list[int] = []
               help="Also write the infrastructure map to FILE, in the format its ending names "
                    "(.html .dot .svg .png .gexf .graphml .mmd .md .cy.json .stix.json).")
 @click.option("--strict", is_flag=True, help="Treat any skipped record as a failure (exit 2).")
+@click.option("--top", type=click.IntRange(min=1), metavar="N",
+              help="Keep a big case's text report readable: at most N findings of each kind "
+                   "and N rows of each table, with a line counting the rest (--json and "
+                   "--map always hold everything).")
 @JOBS
 @SHOW_SECRETS
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no issue lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str | None,
             db: Path | None, format_name: str | None, map_file: Path | None, strict: bool,
-            jobs: int, show_secrets: bool, quiet: bool, debug: bool) -> None:
+            top: int | None, jobs: int, show_secrets: bool, quiet: bool, debug: bool) -> None:
     """Read captures and DNS records, then report endpoints, shared hosts, families, moves.
 
     PATHS are files or folders (read recursively); each file's format is
@@ -215,10 +219,14 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
       hostmap analyze captures/henan-2022
       hostmap analyze session.har dns/ --at 2021-06-01
       hostmap analyze captures/ --json -o report.json
+      hostmap analyze big-day.pcap passive-dns.jsonl --top 20
     """
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         moment = _parse_moment(at)
+        if top is not None and as_json:
+            raise UsageError("--top shortens the text report; the JSON report always holds "
+                             "everything (leave out one of --top and --json)")
         if format_name and format_name not in {r.format for r in READERS}:
             raise UsageError(f"unknown --format {format_name!r}; see `hostmap formats`")
         missing = [str(p) for p in paths if not p.exists()]
@@ -236,11 +244,12 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
             _write_atomically(map_file, drawn)
         rendered = json_doc.render(report) if as_json else None
         if output is not None:
-            _write_atomically(output, rendered if rendered is not None else text.render(report))
+            _write_atomically(output, rendered if rendered is not None
+                              else text.render(report, top=top))
         elif rendered is not None:
             click.echo(rendered, nl=False)
         else:
-            text.render_to(Console(highlight=False), report, list_issues=quiet)
+            text.render_to(Console(highlight=False), report, list_issues=quiet, top=top)
     except (HostmapError, click.BadParameter) as exc:
         _fail(err, exc, debug)
     except (MemoryError, duckdb.OutOfMemoryException) as exc:

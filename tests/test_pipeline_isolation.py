@@ -103,7 +103,7 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     def run_analyses(*args: object, **kwargs: object) -> None:
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block\nmore")
 
-    monkeypatch.setattr(cli, "run_analyses", run_analyses)
+    monkeypatch.setattr("hostmap.analyze.run_analyses", run_analyses)
     result = CliRunner().invoke(main, ["analyze", str(good)])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()

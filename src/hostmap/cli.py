@@ -19,22 +19,25 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import duckdb
 from rich.console import Console
 
-from hostmap import __version__, parts
-from hostmap.analyze import run_analyses
+from hostmap import __version__
+from hostmap._processors import default_jobs
 from hostmap.errors import HostmapError, InputError, OutputError, UsageError
-from hostmap.ingest import READERS
 from hostmap.model import ReadIssue, Severity
-from hostmap.pipeline import InputSummary, load_paths
-from hostmap.redact import redact_graph, redact_issue_message, redact_report
 from hostmap.render import FORMAT_BY_SUFFIX, RENDERERS, format_for_path, json_doc, text
-from hostmap.sanitize import SUPPORTED_FORMATS, sanitize_file
-from hostmap.store import Store
+from hostmap.sanitize import SUPPORTED_FORMATS
+
+if TYPE_CHECKING:
+    from hostmap.pipeline import InputSummary
+    from hostmap.store import Store
+
+# The readers, the store and the analyses are imported by the commands that use them,
+# so `--help`, `--version` and a usage error answer in a fraction of a second.
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -102,7 +105,7 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
 
 
 JOBS = click.option(
-    "-j", "--jobs", type=click.IntRange(min=1), default=parts.default_jobs, metavar="N",
+    "-j", "--jobs", type=click.IntRange(min=1), default=default_jobs, metavar="N",
     help="Processes that read one big file at once where its format allows it (HAR files "
          "and mitmproxy flow dumps of 24 MB and more); the result is the same. Default: every "
          "processor this process may use.")
@@ -227,8 +230,11 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
         if top is not None and as_json:
             raise UsageError("--top shortens the text report; the JSON report always holds "
                              "everything (leave out one of --top and --json)")
-        if format_name and format_name not in {r.format for r in READERS}:
-            raise UsageError(f"unknown --format {format_name!r}; see `hostmap formats`")
+        if format_name:
+            from hostmap.ingest import READERS
+
+            if format_name not in {r.format for r in READERS}:
+                raise UsageError(f"unknown --format {format_name!r}; see `hostmap formats`")
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise UsageError(f"no such file or folder: {', '.join(missing)}")
@@ -269,6 +275,10 @@ def _run(paths: tuple[Path, ...], moment: datetime | None, db: Path | None,
          jobs: int = 1, show_secrets: bool = False, debug: bool = False
          ) -> tuple[dict[str, Any], int, int, Any]:
     """Read, analyse and (when asked) build the map; redact both unless `show_secrets`."""
+    from hostmap.analyze import run_analyses
+    from hostmap.redact import redact_graph, redact_issue_message, redact_report
+    from hostmap.store import Store
+
     store = Store(db)
     graph = None
     problems = 0
@@ -308,6 +318,8 @@ def _read_inputs(store: Store, paths: tuple[Path, ...], quiet: bool, err: Consol
                  on_issue: Any, **options: Any) -> list[InputSummary]:
     """`load_paths` under the progress bar; a signal that DuckDB turned into a failing
     file's error still ends the run as the signal would."""
+    from hostmap.pipeline import load_paths
+
     with _progress(quiet, err, paths) as on_progress:
         summaries = load_paths(store, paths, on_progress=on_progress, on_issue=on_issue,
                                **options)
@@ -357,6 +369,7 @@ class _progress:
         )
 
         from hostmap.ingest import discover
+        from hostmap.parts import bytes_read
 
         sizes = {str(p): p.stat().st_size for p, _ in discover(self.paths) if p.is_file()}
         by_real_path = {os.path.realpath(p): p for p in sizes}
@@ -385,7 +398,7 @@ class _progress:
                 # A file read in parts by several processes: the parts read so far.
                 positions = {real: offsets[name] for real, name in by_real_path.items()
                              if name in offsets}
-                for real, read in parts.bytes_read(positions).items():
+                for real, read in bytes_read(positions).items():
                     if real in by_real_path:
                         offsets[by_real_path[real]] = read
                 with lock:  # a file finished since the offsets were read counts once
@@ -623,6 +636,8 @@ def export(paths: tuple[Path, ...], folder: Path, db: Path | None, jobs: int, qu
     if missing:
         err.print(f"hostmap: error: no such file or folder: {text.clean(', '.join(missing))}")
         sys.exit(EXIT_USAGE)
+    from hostmap.store import Store
+
     store = Store(db)
     problems = 0
     try:
@@ -663,6 +678,8 @@ def sanitize(source: Path, target: Path, format_name: str | None, quiet: bool,
     Example:
       hostmap sanitize session.har session.clean.har
     """
+    from hostmap.sanitize import sanitize_file
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         with _progress(quiet, err, (source,)) as on_progress:
@@ -691,6 +708,7 @@ def formats(as_json: bool) -> None:
     Formats are recognised by content; the endings are only hints.
     """
     from hostmap.enrich.address_db import ADDRESS_DATABASES
+    from hostmap.ingest import READERS
 
     rows = [{"format": r.format, "description": r.description, "suffixes": list(r.suffixes),
              "signature": r.signature, "kind": "records"}

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hostmap._processors import default_jobs
 from hostmap.ingest import WHOLE_FILE, Part, PartOverrun, Reader, ReadItem, reader_named
 from hostmap.model import ReadIssue
 from hostmap.store import Store
@@ -51,14 +52,6 @@ PART_BYTES = 8 << 20
 
 _SPLITS: dict[str, Split] = {}
 """Real path -> the split it is being read in (for the progress bar)."""
-
-
-def default_jobs() -> int:
-    """The processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def cut(reader: Reader, path: Path, jobs: int) -> list[Part]:

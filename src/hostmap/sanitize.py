@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hostmap.errors import OutputError, UsageError
-from hostmap.ingest import detect_format
-from hostmap.redact import redact_issue_message
 
 __all__ = ["KIND_LABELS", "SUPPORTED_FORMATS", "SanitizeSummary", "sanitize_file"]
 
@@ -100,6 +98,10 @@ def sanitize_file(source: Path, target: Path, *, format: str | None = None) -> S
         raise UsageError(f"{target} is the input itself; sanitize never modifies its input")
     if not target.parent.is_dir():
         raise OutputError(f"{target}: folder {target.parent} does not exist")
+    # Here, not at the top: the command line imports this module for SUPPORTED_FORMATS.
+    from hostmap.ingest import detect_format
+    from hostmap.redact import redact_issue_message
+
     name = format if format is not None else detect_format(source).format
     writer = _writer(name)
     counts: Counter[str] = Counter()

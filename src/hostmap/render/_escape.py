@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx is imported by the map formats that call flat_graph
+    import networkx as nx
 
 __all__ = ["dot_string", "flat_graph", "markdown", "mermaid_label", "visible", "xml_safe"]
 
@@ -115,6 +116,8 @@ def flat_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     (node ids too).  These formats declare one type per attribute name, so a
     name whose values mix types across the graph is written as text throughout.
     """
+    import networkx as nx  # here: the text report and the command line do without it
+
     def types(items: list[dict[str, Any]]) -> set[str]:
         seen: dict[str, set[type]] = {}
         for data in items:

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hostmap.analyze.findings import format_time
 from hostmap.render._escape import visible
 
 __all__ = ["clean", "render", "render_to"]
@@ -55,6 +54,10 @@ def render_to(console: Console, report: dict[str, Any], *, list_issues: bool = T
     rows of each table after the inputs, family tables and members of each,
     and issues; a line counts what is left out.
     """
+    # Here, not at the top: `clean` serves the command line's messages, which should
+    # not wait for the analyses to load.
+    from hostmap.analyze.findings import format_time
+
     console.print(f"[bold]hostmap report[/bold] at {clean(format_time(report['at']))}")
     inputs = Table("input", "format", "records", "errors", title="Inputs", title_justify="left")
     for row in report["inputs"]:

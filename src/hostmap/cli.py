@@ -243,11 +243,7 @@ def analyze(paths: tuple[Path, ...], as_json: bool, output: Path | None, at: str
                                                  with_graph=map_file is not None, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
         if map_file is not None and map_format is not None:
-            with _status(quiet, err, f"drawing the map ({map_format})"):
-                drawn = RENDERERS[map_format](report, graph)
-            if not quiet:
-                _warn_if_mermaid_cannot_draw(err, map_format, graph, drawn)
-            _write_atomically(map_file, drawn)
+            _write_atomically(map_file, _draw_map(quiet, err, map_format, report, graph))
         rendered = json_doc.render(report) if as_json else None
         if output is not None:
             _write_atomically(output, rendered if rendered is not None
@@ -467,16 +463,20 @@ def _open_offsets(files: dict[str, str]) -> dict[str, int]:
     return offsets
 
 
-def _warn_if_mermaid_cannot_draw(err: Console, map_format: str, graph: Any,
-                                 rendered: str | bytes) -> None:
-    """A Mermaid map past mermaid.js's defaults is drawn as an error message: say so."""
+def _draw_map(quiet: bool, err: Console, map_format: str, report: dict[str, Any],
+              graph: Any) -> str | bytes:
+    """The map in `map_format`, under a spinner; a warning when it is a Mermaid map past
+    mermaid.js's defaults, which mermaid.js draws as an error message."""
     from hostmap.render.mermaid import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES, too_large
 
-    if map_format == "mermaid" and too_large(graph, rendered):
+    with _status(quiet, err, f"drawing the map ({map_format})"):
+        rendered = RENDERERS[map_format](report, graph)
+    if not quiet and map_format == "mermaid" and too_large(graph, rendered):
         err.print(f"hostmap: warning: the map has {graph.number_of_edges():,} edges and "
                   f"{len(rendered):,} characters; Mermaid draws at most {MERMAID_MAX_EDGES:,} "
                   f"and {MERMAID_MAX_CHARS:,} unless configured otherwise: write it as .html, "
                   ".gexf, .graphml or .svg")
+    return rendered
 
 
 def _map_format(path: Path) -> str:
@@ -534,10 +534,7 @@ def map_command(paths: tuple[Path, ...], map_format: str | None, output: Path | 
         report, problems, readable, graph = _run(paths, _parse_moment(at), db, None, quiet,
                                                  err, with_graph=True, jobs=jobs,
                                                  show_secrets=show_secrets, debug=debug)
-        with _status(quiet, err, f"drawing the map ({map_format})"):
-            rendered = RENDERERS[map_format](report, graph)
-        if not quiet:
-            _warn_if_mermaid_cannot_draw(err, map_format, graph, rendered)
+        rendered = _draw_map(quiet, err, map_format, report, graph)
         if output is not None:
             _write_atomically(output, rendered)
         elif isinstance(rendered, bytes):
